@@ -1,0 +1,1 @@
+// PloyzGateway module.

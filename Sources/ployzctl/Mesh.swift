@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import PloyzDaemon
+import PloyzModel
+
+struct Mesh: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage the lifecycle of mesh networks.",
+        subcommands: [Init.self, Create.self, Start.self, Stop.self, List.self, Status.self, Ready.self])
+}
+
+/// Checks a network name locally so that bad input never reaches the daemon.
+func validatedName(_ name: String) throws -> String {
+    if let problem = NetworkName.problem(with: name) { throw ValidationError(problem) }
+    return name
+}
+
+extension Mesh {
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a new mesh network on this node and make it the running network.")
+
+        @Argument(help: "The network's name (a-z, 0-9, '-').")
+        var name: String?
+
+        @Flag(name: .customLong("name-stdin"), help: "Read the name from standard input.")
+        var nameStdin = false
+
+        @OptionGroup var global: GlobalOptions
+
+        mutating func validate() throws {
+            if nameStdin {
+                guard name == nil else { throw ValidationError("give the name as an argument or with --name-stdin, not both") }
+                name = readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces) ?? ""
+            }
+            guard let name else { throw ValidationError("missing network name: ployzctl mesh init NAME (or --name-stdin)") }
+            _ = try validatedName(name)
+        }
+
+        func run() throws {
+            let result = try withDaemon { try global.client.call(.meshInit, ControlParams(name: name)) }
+            guard let network = result.network else { return }
+            try global.emit(network) { ControlFormat.status(network) }
+        }
+    }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a named network record without starting it.")
+
+        @Argument(help: "The network's name (a-z, 0-9, '-').")
+        var name: String
+
+        @OptionGroup var global: GlobalOptions
+
+        func validate() throws { _ = try validatedName(name) }
+
+        func run() throws {
+            let result = try withDaemon { try global.client.call(.meshCreate, ControlParams(name: name)) }
+            guard let network = result.network else { return }
+            try global.emit(network) { "created network \(network.name): subnet \(network.subnet), overlay \(network.overlayIPv6)\nstart it with `ployzctl mesh start \(network.name)`" }
+        }
+    }
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start the WireGuard interface and sidecars of an existing network.")
+
+        @Argument(help: "The network to start.")
+        var name: String
+
+        @OptionGroup var global: GlobalOptions
+
+        func validate() throws { _ = try validatedName(name) }
+
+        func run() throws {
+            let result = try withDaemon { try global.client.call(.meshStart, ControlParams(name: name)) }
+            guard let network = result.network else { return }
+            try global.emit(network) { ControlFormat.status(network) }
+        }
+    }
+
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop the active mesh.")
+
+        @Flag(help: "Stop even if workloads are still running.")
+        var force = false
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let result = try withDaemon { try global.client.call(.meshStop, ControlParams(force: force)) }
+            try global.emit(result) { result.message ?? "stopped" }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List all known networks.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let networks = try withDaemon { try global.client.call(.meshList).networks ?? [] }
+            try global.emit(networks) { ControlFormat.networks(networks) }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Detailed peer and subnet state of a network (default: the active one).")
+
+        @Argument(help: "The network to show.")
+        var name: String?
+
+        @OptionGroup var global: GlobalOptions
+
+        func validate() throws {
+            if let name { _ = try validatedName(name) }
+        }
+
+        func run() throws {
+            let result = try withDaemon { try global.client.call(.meshStatus, ControlParams(name: name)) }
+            guard let network = result.network else { return }
+            try global.emit(network) { ControlFormat.status(network) }
+        }
+    }
+
+    struct Ready: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Exit 0 if the mesh is healthy, 1 otherwise.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let report: ReadyReport
+            do {
+                report = try global.client.call(.meshReady).ready ?? ReadyReport(network: nil, checks: [])
+            } catch let error as ControlClient.Unreachable {
+                report = ReadyReport(network: nil, checks: [.init(name: "daemon", ok: false, detail: error.description)])
+            }
+            try global.emit(report) { ControlFormat.ready(report) }
+            if !report.ready { throw ExitCode(1) }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import NATSClient
+
+@Test func NATSClientModuleLinks() {
+    #expect(Bool(true))
+}

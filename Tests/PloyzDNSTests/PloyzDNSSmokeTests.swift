@@ -1,0 +1,6 @@
+import Testing
+@testable import PloyzDNS
+
+@Test func PloyzDNSModuleLinks() {
+    #expect(Bool(true))
+}

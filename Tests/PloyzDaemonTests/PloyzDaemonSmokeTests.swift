@@ -1,0 +1,6 @@
+import Testing
+@testable import PloyzDaemon
+
+@Test func PloyzDaemonModuleLinks() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import PloyzGateway
+
+@Test func PloyzGatewayModuleLinks() {
+    #expect(Bool(true))
+}

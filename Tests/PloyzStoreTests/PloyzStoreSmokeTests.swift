@@ -1,0 +1,6 @@
+import Testing
+@testable import PloyzStore
+
+@Test func PloyzStoreModuleLinks() {
+    #expect(Bool(true))
+}

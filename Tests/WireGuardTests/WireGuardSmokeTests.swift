@@ -1,0 +1,6 @@
+import Testing
+@testable import WireGuard
+
+@Test func WireGuardModuleLinks() {
+    #expect(Bool(true))
+}
