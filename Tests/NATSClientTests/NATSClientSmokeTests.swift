@@ -1,6 +1,0 @@
-import Testing
-@testable import NATSClient
-
-@Test func NATSClientModuleLinks() {
-    #expect(Bool(true))
-}
