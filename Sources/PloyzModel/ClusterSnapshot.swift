@@ -44,7 +44,10 @@ extension JSONEncoder {
     public static var ployz: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(PloyzDateFormat.fractional))
+        }
         return encoder
     }
 }
@@ -52,7 +55,18 @@ extension JSONEncoder {
 extension JSONDecoder {
     public static var ployz: JSONDecoder {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            if let date = try? PloyzDateFormat.fractional.parse(text) { return date }
+            if let date = try? PloyzDateFormat.whole.parse(text) { return date }
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date: \(text)"))
+        }
         return decoder
     }
+}
+
+/// Dates in JSON are ISO 8601 in UTC with milliseconds, so records survive a round trip.
+enum PloyzDateFormat {
+    static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    static let whole = Date.ISO8601FormatStyle()
 }

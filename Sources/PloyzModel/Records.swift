@@ -29,7 +29,7 @@ public struct MachineRecord: Codable, Sendable, Equatable {
         self.subnet = subnet
         self.endpoints = endpoints
         self.lifecycle = lifecycle
-        self.updatedAt = updatedAt
+        self.updatedAt = updatedAt.roundedToMilliseconds
     }
 }
 
@@ -111,7 +111,7 @@ public struct CertificateRecord: Codable, Sendable, Equatable {
         self.hostname = hostname.lowercased()
         self.certificatePEM = certificatePEM
         self.privateKeyPEM = privateKeyPEM
-        self.notAfter = notAfter
+        self.notAfter = notAfter?.roundedToMilliseconds
     }
 }
 
@@ -128,8 +128,15 @@ public struct InviteRecord: Codable, Sendable, Equatable {
         self.id = id
         self.issuer = issuer
         self.subnet = subnet
-        self.expiresAt = expiresAt
+        self.expiresAt = expiresAt.roundedToMilliseconds
         self.consumedBy = consumedBy
         self.revoked = revoked
+    }
+}
+
+extension Date {
+    /// Records keep milliseconds, the precision of their JSON, so a stored record reads back equal.
+    public var roundedToMilliseconds: Date {
+        Date(timeIntervalSince1970: (timeIntervalSince1970 * 1000).rounded() / 1000)
     }
 }

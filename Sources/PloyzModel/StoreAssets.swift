@@ -2,7 +2,7 @@ import Foundation
 
 /// The names of the cluster's JetStream assets, in one place.
 public enum StoreBucket: String, CaseIterable, Sendable {
-    case machines, invites, locks, services, instances, certificates
+    case machines, invites, subnets, locks, services, instances, certificates, network
 
     /// KV bucket names are prefixed so that they cannot collide with a user's own buckets.
     public var bucketName: String { "ployz_" + rawValue }

@@ -76,7 +76,7 @@ import Testing
         #expect(message("log_level = \"loud\"").contains("must be one of trace, debug"))
         #expect(message("data_dir = \"var/lib\"").contains("must be an absolute path"))
         #expect(message("cluster_cidr = ").hasPrefix("config.toml: line 1"))
-        #expect(message("cluster_cidr = \"10.0.0.0/8\"").contains("at most 65536"))
+        #expect(message("cluster_cidr = \"10.0.0.0/8\"\nsubnet_prefix_len = 25").contains("at most 65536"))
     }
 
     @Test func unknownKeysWarnButLoad() throws {

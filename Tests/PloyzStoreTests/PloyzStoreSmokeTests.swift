@@ -1,6 +1,0 @@
-import Testing
-@testable import PloyzStore
-
-@Test func PloyzStoreModuleLinks() {
-    #expect(Bool(true))
-}
