@@ -1,6 +1,0 @@
-import Testing
-@testable import WireGuard
-
-@Test func WireGuardModuleLinks() {
-    #expect(Bool(true))
-}
