@@ -60,7 +60,8 @@ let package = Package(
         ], swiftSettings: settings),
         // The daemon: API server, mesh phases, convergence, sidecar supervision.
         .target(name: "PloyzDaemon", dependencies: [
-            "PloyzStore", "PloyzModel", "WireGuard", "NATSClient", logging,
+            "PloyzStore", "PloyzModel", "WireGuard", "NATSClient", "PloyzDNS", logging,
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ] + nio, swiftSettings: settings),
 
         .executableTarget(name: "ployzctl", dependencies: ["PloyzDaemon", "PloyzModel", argumentParser], swiftSettings: settings),

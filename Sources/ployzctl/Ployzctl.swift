@@ -7,7 +7,7 @@ struct Ployzctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ployzctl",
         abstract: "Drive ployzd: create, start, join and inspect WireGuard mesh networks.",
-        subcommands: [Mesh.self])
+        subcommands: [Mesh.self, Service.self, Instance.self, Route.self, Cert.self, DNS.self])
 }
 
 /// Options every command takes.
@@ -23,6 +23,27 @@ struct GlobalOptions: ParsableArguments {
     }
 
     var client: ControlClient { ControlClient(socketPath: socketPath) }
+
+    /// People write `ployzctl --socket S mesh status` as often as `ployzctl mesh status --socket S`;
+    /// ArgumentParser reads a subcommand's options only after its name, so leading global options
+    /// are moved to the end.
+    static func movedToEnd(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let argument = arguments[index]
+            if argument == "--socket", index + 1 < arguments.endIndex {
+                leading += [argument, arguments[index + 1]]
+                index += 2
+            } else if argument.hasPrefix("--socket=") || argument == "--json" {
+                leading.append(argument)
+                index += 1
+            } else {
+                break
+            }
+        }
+        return Array(arguments[index...]) + leading
+    }
 
     /// Prints a result as JSON when asked, else as text.
     func emit<T: Encodable>(_ value: T, text: () -> String) throws {

@@ -4,7 +4,7 @@ import PloyzDaemon
 
 // Usage errors exit 2 (the product's contract), not ArgumentParser's 64.
 do {
-    var command = try Ployzctl.parseAsRoot()
+    var command = try Ployzctl.parseAsRoot(GlobalOptions.movedToEnd(Array(CommandLine.arguments.dropFirst())))
     try command.run()
 } catch let error as ControlError {
     FileHandle.standardError.write(Data("ployzctl: \(error.message)\n".utf8))

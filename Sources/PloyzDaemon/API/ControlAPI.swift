@@ -27,17 +27,54 @@ public enum ControlMethod: String, Codable, Sendable {
     case meshList = "mesh.list"
     case meshStatus = "mesh.status"
     case meshReady = "mesh.ready"
+    case meshInvite = "mesh.invite"
+    case meshJoin = "mesh.join"
     case daemonInfo = "daemon.info"
+    case serviceSet = "service.set"
+    case serviceList = "service.ls"
+    case serviceRemove = "service.rm"
+    case instanceSet = "instance.set"
+    case instanceList = "instance.ls"
+    case instanceRemove = "instance.rm"
+    case routeSet = "route.set"
+    case routeList = "route.ls"
+    case routeRemove = "route.rm"
+    case certSet = "cert.set"
+    case certList = "cert.ls"
+    case certRemove = "cert.rm"
+    case dnsList = "dns.ls"
 }
 
 /// Parameters of every method; each method reads the fields it needs.
 public struct ControlParams: Codable, Sendable, Equatable {
     public var name: String?
     public var force: Bool?
+    /// `mesh join`: the invite token.
+    public var token: String?
+    /// `mesh invite`: how long the token is valid, in seconds.
+    public var ttlSeconds: Double?
+    public var namespace: String?
+    public var id: String?
+    public var hostname: String?
+    public var service: ServiceRecord?
+    public var instance: InstanceRecord?
+    public var route: HTTPRoute?
+    public var certificate: CertificateRecord?
 
-    public init(name: String? = nil, force: Bool? = nil) {
+    public init(name: String? = nil, force: Bool? = nil, token: String? = nil, ttlSeconds: Double? = nil,
+                namespace: String? = nil, id: String? = nil, hostname: String? = nil, service: ServiceRecord? = nil,
+                instance: InstanceRecord? = nil, route: HTTPRoute? = nil, certificate: CertificateRecord? = nil) {
         self.name = name
         self.force = force
+        self.token = token
+        self.ttlSeconds = ttlSeconds
+        self.namespace = namespace
+        self.id = id
+        self.hostname = hostname
+        self.service = service
+        self.instance = instance
+        self.route = route
+        self.certificate = certificate
     }
 }
 
@@ -57,14 +94,29 @@ public struct ControlResult: Codable, Sendable, Equatable {
     public var ready: ReadyReport?
     public var daemon: DaemonInfo?
     public var message: String?
+    /// `mesh invite`: the token to hand to the new node.
+    public var token: String?
+    public var services: [ServiceRecord]?
+    public var instances: [InstanceRecord]?
+    public var routes: [RouteSummary]?
+    public var certificates: [CertificateSummary]?
+    public var dnsRecords: [DNSRecordSummary]?
 
     public init(network: NetworkStatus? = nil, networks: [NetworkSummary]? = nil, ready: ReadyReport? = nil,
-                daemon: DaemonInfo? = nil, message: String? = nil) {
+                daemon: DaemonInfo? = nil, message: String? = nil, token: String? = nil, services: [ServiceRecord]? = nil,
+                instances: [InstanceRecord]? = nil, routes: [RouteSummary]? = nil, certificates: [CertificateSummary]? = nil,
+                dnsRecords: [DNSRecordSummary]? = nil) {
         self.network = network
         self.networks = networks
         self.ready = ready
         self.daemon = daemon
         self.message = message
+        self.token = token
+        self.services = services
+        self.instances = instances
+        self.routes = routes
+        self.certificates = certificates
+        self.dnsRecords = dnsRecords
     }
 }
 
@@ -251,5 +303,20 @@ public struct DaemonInfo: Codable, Sendable, Equatable {
         self.pid = pid
         self.apiVersion = apiVersion
         self.activeNetwork = activeNetwork
+    }
+}
+
+/// One name the cluster DNS answers, for `ployzctl dns ls`.
+public struct DNSRecordSummary: Codable, Sendable, Equatable {
+    public var name: String
+    public var type: String
+    public var value: String
+    public var ttl: Int
+
+    public init(name: String, type: String, value: String, ttl: Int) {
+        self.name = name
+        self.type = type
+        self.value = value
+        self.ttl = ttl
     }
 }

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import NATSClient
+import PloyzModel
+import PloyzStore
+import WireGuard
+
+/// The node's convergence loop: watches the store's `machines` bucket and applies only the
+/// difference to the WireGuard device's peers (routes need no change: the whole `cluster_cidr`
+/// and `fd00::/8` are routed through the interface once). Every few seconds it also rotates peers
+/// that have not shaken hands on their current endpoint to their next candidate.
+actor Convergence {
+    /// How often the device's handshakes are checked for endpoint rotation.
+    static let rotationInterval: Duration = .seconds(3)
+
+    let store: ClusterStore
+    let control: any WireGuardControl
+    let ownID: String
+    let logger: Logger
+    /// Called with the machines after every change (NATS routes, replica count).
+    let onMachines: @Sendable ([MachineRecord]) async -> Void
+
+    private(set) var machines: [String: MachineRecord] = [:]
+    /// True once the watch delivered every machine that existed when it started.
+    private(set) var synced = false
+    private var rotation = EndpointRotation()
+    private var tasks: [Task<Void, Never>] = []
+    private var watcher: KVWatcher?
+
+    init(store: ClusterStore, control: any WireGuardControl, ownID: String, logger: Logger,
+         onMachines: @escaping @Sendable ([MachineRecord]) async -> Void = { _ in }) {
+        self.store = store
+        self.control = control
+        self.ownID = ownID
+        self.logger = logger
+        self.onMachines = onMachines
+    }
+
+    /// Starts the watch and the rotation ticker; both run until `stop()`.
+    func start() {
+        guard tasks.isEmpty else { return }
+        tasks.append(Task { await self.watchLoop() })
+        tasks.append(Task { await self.rotationLoop() })
+    }
+
+    func stop() {
+        for task in tasks { task.cancel() }
+        tasks = []
+        watcher?.stop()
+        watcher = nil
+    }
+
+    /// Waits (bounded) until the initial machines were read and applied; returns how many peers
+    /// the node has then.
+    func waitUntilSynced(timeout: Duration) async -> Int? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if synced { return peerMachines.count }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return synced ? peerMachines.count : nil
+    }
+
+    /// The other machines that are peers (pending or active).
+    var peerMachines: [MachineRecord] {
+        machines.values.filter { $0.id != ownID && ($0.lifecycle == .active || $0.lifecycle == .pending) }
+    }
+
+    private func watchLoop() async {
+        while !Task.isCancelled {
+            do {
+                let kv = try await store.bucket(.machines)
+                let watch = kv.watch()
+                watcher = watch
+                var initial = true
+                var seen: [String: MachineRecord] = [:]
+                for try await event in watch {
+                    if Task.isCancelled { break }
+                    switch event {
+                    case .entry(let entry):
+                        let record: MachineRecord? = entry.operation == .put
+                            ? try? JSONDecoder.ployz.decode(MachineRecord.self, from: Data(entry.value.readableBytesView)) : nil
+                        if initial {
+                            seen[entry.key] = record
+                        } else {
+                            machines[entry.key] = record
+                            await apply()
+                        }
+                    case .initialValuesDone:
+                        if initial {
+                            initial = false
+                            machines = seen
+                            await apply()
+                            synced = true
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { break }
+                logger.warning("machines watch failed; retrying", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    private func rotationLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.rotationInterval)
+            guard synced, !Task.isCancelled else { continue }
+            guard let state = try? await control.get() else { continue }
+            var handshakes: [WireGuardKey: Date?] = [:]
+            for peer in state.peers { handshakes[peer.publicKey] = .some(peer.lastHandshake) }
+            let moved = rotation.rotate(machines: peerMachines, handshakes: handshakes, now: Date())
+            if !moved.isEmpty {
+                logger.info("rotating peer endpoints", metadata: ["machines": "\(moved.joined(separator: ","))"])
+                await apply()
+            }
+        }
+    }
+
+    /// Computes the desired peers and applies only the difference.
+    func apply() async {
+        let all = Array(machines.values)
+        do {
+            let state = try await control.get()
+            let desired = PeerSet.desired(machines: all, ownID: ownID, ownKey: state.publicKey, endpointIndex: rotation.index)
+            let update = PeerPlan.diff(current: state.peers, desired: desired)
+            if !update.isEmpty {
+                try await control.set(update)
+                logger.info("peers converged", metadata: ["peers": "\(desired.count)", "update": "\(update)"])
+            }
+        } catch {
+            logger.warning("cannot apply peers", metadata: ["error": "\(error)"])
+        }
+        await onMachines(all)
+    }
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import PloyzDNS
-
-@Test func PloyzDNSModuleLinks() {
-    #expect(Bool(true))
-}

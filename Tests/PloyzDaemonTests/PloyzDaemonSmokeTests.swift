@@ -1,6 +1,0 @@
-import Testing
-@testable import PloyzDaemon
-
-@Test func PloyzDaemonModuleLinks() {
-    #expect(Bool(true))
-}

@@ -1,0 +1,162 @@
+import Foundation
+import PloyzModel
+import Testing
+@testable import PloyzDaemon
+
+/// `ployzctl service/instance/route/cert/dns` against a real daemon and its real store.
+@Suite(.serialized, .enabled(if: TestEnvironment.canRunDaemons, "needs root and a built ployzd"))
+struct RegistryIntegrationTests {
+    func withRunningNode(_ body: (TestNode) throws -> Void) throws {
+        let node = try TestNode()
+        defer { node.cleanup() }
+        try node.startDaemon()
+        _ = try node.client.call(.meshInit, .init(name: "reg"))
+        try body(node)
+    }
+
+    /// A self-signed certificate made by the openssl CLI: valid for 30 days, or expired in 2020.
+    func selfSigned(_ hostname: String, in directory: String, expired: Bool = false) throws -> (cert: String, key: String) {
+        let dir = "\(directory)/ca-\(hostname)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let cert = "\(dir)/cert.pem", key = "\(dir)/key.pem", csr = "\(dir)/csr.pem", config = "\(dir)/ca.cnf"
+        try "".write(toFile: "\(dir)/index.txt", atomically: true, encoding: .utf8)
+        try "01\n".write(toFile: "\(dir)/serial", atomically: true, encoding: .utf8)
+        try """
+            [ca]
+            default_ca = d
+            [d]
+            database = \(dir)/index.txt
+            new_certs_dir = \(dir)
+            serial = \(dir)/serial
+            default_md = sha256
+            policy = p
+            [p]
+            commonName = supplied
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        // `openssl ca` can set both validity dates (OpenSSL 3.0's `req -x509` cannot backdate).
+        let dates = expired ? ["-startdate", "20200101000000Z", "-enddate", "20200102000000Z"] : ["-days", "30"]
+        for step in [["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key],
+                     ["req", "-new", "-key", key, "-subj", "/CN=\(hostname)", "-out", csr],
+                     ["ca", "-batch", "-notext", "-selfsign", "-keyfile", key, "-in", csr, "-out", cert, "-config", config] + dates] {
+            let made = runCommand("/usr/bin/openssl", step)
+            guard made.status == 0 else { throw TestFailure("openssl \(step[0]): \(made.output)") }
+        }
+        return (try String(contentsOfFile: cert, encoding: .utf8), try String(contentsOfFile: key, encoding: .utf8))
+    }
+
+    @Test func registryNeedsARunningNetwork() throws {
+        let node = try TestNode()
+        defer { node.cleanup() }
+        try node.startDaemon()
+        let error = #expect(throws: ControlError.self) { try node.client.call(.routeList) }
+        #expect(error?.kind == .usage)
+        #expect(error?.message.contains("no network is running") == true)
+    }
+
+    @Test func servicesInstancesAndRoutes() throws {
+        try withRunningNode { node in
+            let client = node.client
+            _ = try client.call(.serviceSet, .init(service: ServiceRecord(name: "web", ports: [ServicePort(name: "http", port: 8080)])))
+            let instance = try #require(try client.call(.instanceSet, .init(instance: InstanceRecord(
+                id: "web-1", service: "web", machine: "", address: "10.101.0.5"))).instances?.first)
+            #expect(!instance.machine.isEmpty, "the instance is placed on this machine by default")
+            _ = try client.call(.instanceSet, .init(instance: InstanceRecord(id: "web-2", service: "web", machine: "m", address: "10.101.0.6", ready: false)))
+            _ = try client.call(.routeSet, .init(name: "web", route: HTTPRoute(hostnames: ["App.Example.com"], pathPrefix: "/", port: 8080)))
+            _ = try client.call(.routeSet, .init(name: "api", route: HTTPRoute(hostnames: ["app.example.com"], pathPrefix: "/api", port: 9000)))
+
+            let routes = try #require(try client.call(.routeList).routes)
+            #expect(routes.map { "\($0.hostname)\($0.pathPrefix) \($0.service) \($0.backends)" }
+                == ["app.example.com/api api []", "app.example.com/ web [\"10.101.0.5:8080\"]"])
+            let services = try #require(try client.call(.serviceList).services)
+            #expect(services.map(\.name) == ["api", "web"], "route set created the missing service")
+            #expect(services.last?.ports == [ServicePort(name: "http", port: 8080)])
+
+            let removed = try client.call(.routeRemove, .init(name: "api", route: HTTPRoute(hostnames: ["app.example.com"], pathPrefix: "", port: 1)))
+            #expect(removed.services?.first?.routes.isEmpty == true)
+            let again = #expect(throws: ControlError.self) {
+                try client.call(.routeRemove, .init(name: "api", route: HTTPRoute(hostnames: ["app.example.com"], pathPrefix: "", port: 1)))
+            }
+            #expect(again?.kind == .notFound)
+
+            let records = try #require(try client.call(.dnsList).dnsRecords)
+            let a = records.filter { $0.type == "A" }.map { "\($0.name) \($0.value)" }
+            #expect(a.contains("web.default.ployz.internal. 10.101.0.5"))
+            #expect(!a.contains { $0.hasSuffix("10.101.0.6") }, "a not-ready instance is not served")
+            #expect(records.contains { $0.type == "SOA" && $0.name == "ployz.internal." })
+
+            _ = try client.call(.instanceRemove, .init(id: "web-1"))
+            #expect(try client.call(.routeList).routes?.last?.backends == [])
+        }
+    }
+
+    @Test func badRecordsAreRefusedAndChangeNothing() throws {
+        try withRunningNode { node in
+            let client = node.client
+            let badHost = #expect(throws: ControlError.self) {
+                try client.call(.routeSet, .init(name: "web", route: HTTPRoute(hostnames: ["bad host"], port: 80)))
+            }
+            #expect(badHost?.kind == .usage)
+            #expect(badHost?.message.contains("hostname \"bad host\" is not allowed") == true)
+            let badName = #expect(throws: ControlError.self) { try client.call(.serviceSet, .init(service: ServiceRecord(name: "Web"))) }
+            #expect(badName?.message.contains("service name \"Web\"") == true)
+            let badAddress = #expect(throws: ControlError.self) {
+                try client.call(.instanceSet, .init(instance: InstanceRecord(id: "x", service: "web", machine: "", address: "nowhere")))
+            }
+            #expect(badAddress?.message.contains("address \"nowhere\"") == true)
+            let services = try client.call(.serviceList).services
+            let instances = try client.call(.instanceList).instances
+            #expect(services == [])
+            #expect(instances == [])
+        }
+    }
+
+    @Test func certificatesAreCheckedAndListedWithoutKeys() throws {
+        try withRunningNode { node in
+            let client = node.client
+            let good = try selfSigned("app.example.com", in: node.directory)
+            let saved = try #require(try client.call(.certSet, .init(certificate: CertificateRecord(
+                hostname: "App.Example.com", certificatePEM: good.cert, privateKeyPEM: good.key))).certificates?.first)
+            #expect(saved.hostname == "app.example.com")
+            #expect((saved.notAfter ?? .distantPast) > Date().addingTimeInterval(29 * 86400))
+
+            let expired = try selfSigned("old.example.com", in: node.directory, expired: true)
+            let error = #expect(throws: ControlError.self) {
+                try client.call(.certSet, .init(certificate: CertificateRecord(hostname: "old.example.com", certificatePEM: expired.cert, privateKeyPEM: expired.key)))
+            }
+            #expect(error?.message.contains("expired") == true)
+            let garbage = #expect(throws: ControlError.self) {
+                try client.call(.certSet, .init(certificate: CertificateRecord(hostname: "x.example.com", certificatePEM: "nope", privateKeyPEM: good.key)))
+            }
+            #expect(garbage?.message.contains("not a PEM certificate") == true)
+
+            #expect(try client.call(.certList).certificates?.map(\.hostname) == ["app.example.com"])
+            _ = try client.call(.certRemove, .init(hostname: "APP.example.com"))
+            #expect(try client.call(.certList).certificates == [])
+        }
+    }
+
+    @Test(.enabled(if: TestEnvironment.ployzctlPath != nil, "needs ployzctl built"))
+    func ployzctlRegistryCommands() throws {
+        try withRunningNode { node in
+            let ctl = TestEnvironment.ployzctlPath!
+            func run(_ arguments: [String]) -> (status: Int32, output: String) {
+                runCommand(ctl, ["--socket", node.socketPath] + arguments)
+            }
+            #expect(run(["route", "set", "web", "--host", "app.example.com", "--port", "8080"]).status == 0)
+            #expect(run(["instance", "set", "web", "10.101.0.7"]).status == 0)
+            let listing = run(["route", "ls"])
+            #expect(listing.status == 0)
+            #expect(listing.output.hasPrefix("HOST"))
+            #expect(listing.output.contains("10.101.0.7:8080"))
+            let json = run(["route", "ls", "--json"])
+            let routes = try JSONDecoder.ployz.decode([RouteSummary].self, from: Data(json.output.utf8))
+            #expect(routes.first?.backends == ["10.101.0.7:8080"])
+            let bad = run(["route", "set", "web", "--host", "bad_host.example.com", "--port", "8080"])
+            #expect(bad.status == 2)
+            #expect(bad.output.contains("hostname \"bad_host.example.com\" is not allowed"))
+            #expect(run(["route", "set", "web", "--host", "a.example.com", "--port", "0"]).status == 2)
+            let dns = run(["dns", "ls"])
+            #expect(dns.output.contains("web.default.ployz.internal."))
+        }
+    }
+}
