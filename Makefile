@@ -15,7 +15,7 @@ build: deps
 ## test: every test (unit and, as root, integration in network namespaces)
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@scripts/run-tests.sh
 
 ## demo: a working mesh on this machine, in network namespaces
 demo: build

@@ -49,36 +49,36 @@ let package = Package(
         .target(name: "WireGuard", dependencies: ["PloyzModel", logging] + nio, swiftSettings: settings),
         // Typed access to the cluster's JetStream assets.
         .target(name: "PloyzStore", dependencies: ["NATSClient", "PloyzModel", logging], swiftSettings: settings),
-        // Sidecar engines, usable as libraries.
-        .target(name: "PloyzGateway", dependencies: ["PloyzStore", "PloyzModel", logging] + nio + metrics + [
+        // Sidecar engines, usable as libraries: they serve a ClusterSnapshot and know nothing of NATS.
+        .target(name: "PloyzGateway", dependencies: ["PloyzModel", logging] + nio + metrics + [
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOExtras", package: "swift-nio-extras"),
         ], swiftSettings: settings),
-        .target(name: "PloyzDNS", dependencies: ["PloyzStore", "PloyzModel", logging] + nio + metrics + [
+        .target(name: "PloyzDNS", dependencies: ["PloyzModel", logging] + nio + metrics + [
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: settings),
         // The daemon: API server, mesh phases, convergence, sidecar supervision.
         .target(name: "PloyzDaemon", dependencies: [
-            "PloyzStore", "PloyzModel", "WireGuard", "NATSClient", "PloyzDNS", logging,
+            "PloyzStore", "PloyzModel", "WireGuard", "NATSClient", "PloyzDNS", "PloyzGateway", logging,
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ] + nio, swiftSettings: settings),
 
         .executableTarget(name: "ployzctl", dependencies: ["PloyzDaemon", "PloyzModel", argumentParser], swiftSettings: settings),
         .executableTarget(name: "ployzd", dependencies: ["PloyzDaemon", "PloyzModel", argumentParser, logging], swiftSettings: settings),
-        .executableTarget(name: "ployz-gateway", dependencies: ["PloyzGateway", argumentParser, logging], swiftSettings: settings),
-        .executableTarget(name: "ployz-dns", dependencies: ["PloyzDNS", argumentParser, logging], swiftSettings: settings),
+        .executableTarget(name: "ployz-gateway", dependencies: ["PloyzGateway", "PloyzStore", argumentParser, logging], swiftSettings: settings),
+        .executableTarget(name: "ployz-dns", dependencies: ["PloyzDNS", "PloyzStore", argumentParser, logging], swiftSettings: settings),
         .executableTarget(name: "nats-bench", dependencies: ["NATSClient", argumentParser], swiftSettings: settings),
 
         .testTarget(name: "PloyzModelTests", dependencies: ["PloyzModel"], swiftSettings: settings),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient"] + nio, swiftSettings: settings),
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "PloyzModel"], swiftSettings: settings),
         .testTarget(name: "PloyzStoreTests", dependencies: ["PloyzStore", "NATSClient", "PloyzModel"], swiftSettings: settings),
-        .testTarget(name: "PloyzGatewayTests", dependencies: ["PloyzGateway", "PloyzStore"] + nio + [
+        .testTarget(name: "PloyzGatewayTests", dependencies: ["PloyzGateway"] + nio + [
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: settings),
-        .testTarget(name: "PloyzDNSTests", dependencies: ["PloyzDNS", "PloyzStore"] + nio, swiftSettings: settings),
+        .testTarget(name: "PloyzDNSTests", dependencies: ["PloyzDNS"] + nio, swiftSettings: settings),
         .testTarget(name: "PloyzDaemonTests", dependencies: ["PloyzDaemon", "PloyzModel", "NATSClient"], swiftSettings: settings),
     ]
 )

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # `make demo`: Ployz nodes in network namespaces on this machine.
-#   scripts/demo.sh up     start the demo (PLOYZ_DEMO_NODES nodes, default 1) and print mesh status
+#   scripts/demo.sh up     start the demo (PLOYZ_DEMO_NODES nodes, default 3): node 1 runs `mesh init`,
+#                          every other node joins with a token from `mesh invite`; prints mesh status
 #   scripts/demo.sh down   stop every process the demo started and delete its namespaces and files
 # The nodes share a LAN: macvlan links on one parent in the namespace ployz-demo-lan, addresses
 # 192.168.77.11, .12, ... (inside the namespaces only; nothing on the host's own network changes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-nodes=${PLOYZ_DEMO_NODES:-1}
+nodes=${PLOYZ_DEMO_NODES:-3}
 state=/var/lib/ployz-demo
 lan=ployz-demo-lan
 
@@ -62,13 +63,21 @@ up() {
   echo "== ployzctl mesh init demo (node 1)"
   ctl 1 mesh init demo
   echo
-  echo "== ployzctl mesh ready (node 1)"
-  ctl 1 mesh ready || true
+  for i in $(seq 2 "$nodes"); do
+    echo "== node $i: ployzctl mesh invite (node 1) | ployzctl mesh join --token-stdin (node $i)"
+    ctl 1 mesh invite --ttl 5m | ctl "$i" mesh join --token-stdin
+    echo
+  done
+  echo "== ployzctl mesh status demo (node 1)"
+  ctl 1 mesh status demo || true
+  echo
+  echo "== ployzctl mesh ready (each node)"
+  for i in $(seq 1 "$nodes"); do ctl "$i" mesh ready >/dev/null && echo "node $i: ready" || echo "node $i: NOT ready"; done
   echo
   echo "The demo keeps running. Try, as root:"
   echo "  $(bin_dir)/ployzctl --socket $(node_socket 1) mesh status demo"
   echo "  ip netns exec $(node_ns 1) ip addr show wg0"
-  echo "Remove it with: make demo-down"
+  echo "Remove it with: make demo-down (or scripts/demo.sh down)"
 }
 
 down() {
@@ -87,6 +96,9 @@ down() {
   rm -rf "$state"
   echo "demo removed"
 }
+
+# Sourced (scripts/bench-cluster.sh reuses make_lan and make_node): define the functions only.
+[[ "${BASH_SOURCE[0]}" != "$0" ]] && return 0
 
 case "${1:-up}" in
   up) up ;;

@@ -14,6 +14,9 @@ required=(
   openssl:openssl
   procps:ps
   util-linux:unshare
+  curl:curl
+  python3:/usr/bin/python3
+  coturn:turnserver
 )
 for extra in "$@"; do required+=("$extra"); done
 

@@ -40,13 +40,14 @@ extension ClusterSnapshot {
 }
 
 extension JSONEncoder {
-    /// The project's JSON: sorted keys, ISO 8601 dates; one encoding for files, store and API.
+    /// The project's JSON: sorted keys, ISO 8601 UTC dates with milliseconds; one encoding for
+    /// files, store and API.
     public static var ployz: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(PloyzDateFormat.fractional))
+            try container.encode(PloyzDateFormat.string(from: date))
         }
         return encoder
     }
@@ -57,16 +58,42 @@ extension JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
-            if let date = try? PloyzDateFormat.fractional.parse(text) { return date }
-            if let date = try? PloyzDateFormat.whole.parse(text) { return date }
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date: \(text)"))
+            guard let date = PloyzDateFormat.date(from: text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date: \(text)"))
+            }
+            return date
         }
         return decoder
     }
 }
 
-/// Dates in JSON are ISO 8601 in UTC with milliseconds, so records survive a round trip.
+/// Dates as `2026-11-25T18:30:00.123Z`. Both directions go through whole milliseconds, so a
+/// record's date (kept to milliseconds, see `Date.roundedToMilliseconds`) reads back equal.
 enum PloyzDateFormat {
-    static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     static let whole = Date.ISO8601FormatStyle()
+
+    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+
+    static func string(from date: Date) -> String {
+        let ms = milliseconds(date)
+        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        let fraction = ms - seconds * 1000
+        let text = Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(whole)
+        return String(text.dropLast()) + "." + String(repeating: "0", count: 3 - String(fraction).count) + String(fraction) + "Z"
+    }
+
+    static func date(from text: String) -> Date? {
+        guard text.hasSuffix("Z") else { return nil }
+        var body = text.dropLast()
+        var fraction: Int64 = 0
+        if let dot = body.firstIndex(of: ".") {
+            let digits = body[body.index(after: dot)...]
+            guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            fraction = Int64(String(digits.prefix(3)).padding(toLength: 3, withPad: "0", startingAt: 0))!
+            body = body[..<dot]
+        }
+        guard let whole = try? whole.parse(String(body) + "Z") else { return nil }
+        let ms = Int64(whole.timeIntervalSince1970) * 1000 + fraction
+        return Date(timeIntervalSince1970: TimeInterval(ms) / 1000)
+    }
 }

@@ -137,6 +137,6 @@ public struct InviteRecord: Codable, Sendable, Equatable {
 extension Date {
     /// Records keep milliseconds, the precision of their JSON, so a stored record reads back equal.
     public var roundedToMilliseconds: Date {
-        Date(timeIntervalSince1970: (timeIntervalSince1970 * 1000).rounded() / 1000)
+        Date(timeIntervalSince1970: TimeInterval(PloyzDateFormat.milliseconds(self)) / 1000)
     }
 }

@@ -17,6 +17,12 @@ public enum Link {
         try run(netns, ["link", "add", "dev", name, "type", "wireguard"])
     }
 
+    /// Creates a Linux bridge (the workload bridge); one that exists already is left as it is.
+    public static func createBridge(_ name: String, netns: String? = nil) throws {
+        guard !exists(name, netns: netns) else { return }
+        try run(netns, ["link", "add", "dev", name, "type", "bridge"])
+    }
+
     /// Deletes the interface; an interface that is already gone is not an error.
     public static func delete(_ name: String, netns: String? = nil) throws {
         guard exists(name, netns: netns) else { return }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PloyzDNS
 import PloyzModel
+import PloyzStore
 
 /// `ployz-dns`: the cluster DNS sidecar. It serves `ployz.internal.` from a snapshot file the
 /// daemon keeps current, and keeps serving the last good snapshot when the daemon is gone.
@@ -26,6 +27,15 @@ struct PloyzDNSCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("metrics-listen"), help: "IP:PORT for GET /metrics (config dns_metrics_listen_addr, env PLOYZ_DNS_METRICS_LISTEN_ADDR).")
     var metricsListen: String?
+
+    @Option(name: .customLong("nats-url"), help: "NATS server to follow the store from (repeatable); without it only the snapshot file is served.")
+    var natsURLs: [String] = []
+
+    @Option(name: .customLong("nats-user"), help: "NATS user for --nats-url.")
+    var natsUser = "ployz"
+
+    @Option(name: .customLong("nats-password-file"), help: "File holding the NATS password (kept out of the process listing).")
+    var natsPasswordFile: String?
 
     @Option(help: "config.toml to read dns_* settings from; flags override it.")
     var config: String?
@@ -61,6 +71,7 @@ struct PloyzDNSCommand: AsyncParsableCommand {
         guard tcpIdleTimeout >= 1 else { throw ValidationError("--tcp-idle-timeout must be at least 1 second") }
         guard maxTCPConnections >= 1 else { throw ValidationError("--max-tcp-connections must be at least 1") }
         guard (try? DNSName(nameServerName)) != nil else { throw ValidationError("--ns-name \(nameServerName): not a domain name") }
+        if !natsURLs.isEmpty, natsPasswordFile == nil { throw ValidationError("--nats-url needs --nats-password-file") }
     }
 
     func run() async throws {
@@ -82,7 +93,15 @@ struct PloyzDNSCommand: AsyncParsableCommand {
                 metricsListen: settings.dnsMetricsListenAddr),
             snapshot: initial, logger: logger)
         try await server.start()
-        await watcher.run { server.update(snapshot: $0) }
+        // The store feed writes the snapshot file; the watcher is the one path into the server, so
+        // what is served is always what the file (the last-good cache) holds.
+        let feed = natsPasswordFile.map {
+            SnapshotFeed(source: .init(servers: natsURLs, user: natsUser, passwordFile: $0), snapshotPath: snapshot, logger: logger)
+        }
+        await withTaskGroup(of: Void.self) { group in
+            if let feed, !natsURLs.isEmpty { group.addTask { await feed.run() } }
+            group.addTask { await watcher.run { server.update(snapshot: $0) } }
+        }
     }
 
     /// dns_* settings from config.toml and PLOYZ_* variables, with flags taking precedence.

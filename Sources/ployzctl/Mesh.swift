@@ -6,7 +6,7 @@ import PloyzModel
 struct Mesh: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage the lifecycle of mesh networks.",
-        subcommands: [Init.self, Create.self, Start.self, Stop.self, List.self, Status.self, Ready.self])
+        subcommands: [Init.self, Create.self, Start.self, Stop.self, List.self, Status.self, Ready.self, Invite.self, Join.self])
 }
 
 /// Checks a network name locally so that bad input never reaches the daemon.
@@ -136,6 +136,57 @@ extension Mesh {
             }
             try global.emit(report) { ControlFormat.ready(report) }
             if !report.ready { throw ExitCode(1) }
+        }
+    }
+
+    struct Invite: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a single-use token that lets a new node join the running network.")
+
+        @Option(name: .long, help: ArgumentHelp("How long the token is valid: 90s, 10m, 2h, 1h30m, 7d.", valueName: "duration"))
+        var ttl: String = "10m"
+
+        @OptionGroup var global: GlobalOptions
+
+        func validate() throws {
+            guard let seconds = DurationText.parse(ttl), seconds > 0 else {
+                throw ValidationError("--ttl \"\(ttl)\" is not a duration; use e.g. 90s, 10m, 2h, 1h30m, 7d")
+            }
+        }
+
+        func run() throws {
+            let seconds = DurationText.parse(ttl) ?? 600
+            let result = try withDaemon { try global.client.call(.meshInvite, ControlParams(ttlSeconds: seconds)) }
+            try global.emit(result) { result.token ?? "" }
+        }
+    }
+
+    struct Join: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Join a network with a token from `ployzctl mesh invite`.")
+
+        @Option(name: .long, help: ArgumentHelp("The invite token.", valueName: "token"))
+        var token: String?
+
+        @Flag(name: .customLong("token-stdin"), help: "Read the token from standard input (keeps it out of the process list).")
+        var tokenStdin = false
+
+        @OptionGroup var global: GlobalOptions
+
+        mutating func validate() throws {
+            if tokenStdin {
+                guard token == nil else { throw ValidationError("give the token with --token or --token-stdin, not both") }
+                token = readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces) ?? ""
+            }
+            guard let token, !token.isEmpty else { throw ValidationError("missing token: ployzctl mesh join --token T (or --token-stdin)") }
+        }
+
+        func run() throws {
+            if !global.json { print("verifying token") }
+            let result = try withDaemon {
+                try ControlClient(socketPath: global.socketPath, timeout: 180).call(.meshJoin, ControlParams(token: token))
+            }
+            try global.emit(result) { result.message ?? "ready" }
         }
     }
 }

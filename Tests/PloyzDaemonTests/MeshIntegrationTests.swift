@@ -37,7 +37,7 @@ struct MeshIntegrationTests {
             #expect(status.active)
             #expect(status.backend == "wireguard-go")
             #expect(status.nodeAddress == "10.101.0.1")
-            #expect(status.sidecars.map(\.name) == ["wireguard-go", "nats-server"])
+            #expect(status.sidecars.map(\.name) == ["wireguard-go", "nats-server", "ployz-dns", "ployz-gateway"])
             #expect(status.sidecars.allSatisfy { $0.running })
 
             let addresses = node.ipAddresses()

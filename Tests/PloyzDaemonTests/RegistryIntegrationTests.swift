@@ -1,6 +1,9 @@
 import Foundation
 import PloyzModel
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import PloyzDaemon
 
 /// `ployzctl service/instance/route/cert/dns` against a real daemon and its real store.
@@ -157,6 +160,73 @@ struct RegistryIntegrationTests {
             #expect(run(["route", "set", "web", "--host", "a.example.com", "--port", "0"]).status == 2)
             let dns = run(["dns", "ls"])
             #expect(dns.output.contains("web.default.ployz.internal."))
+        }
+    }
+
+    /// `dig +short` run inside the node's namespace.
+    func dig(_ node: TestNode, _ server: String, _ name: String, _ type: String = "A") -> String {
+        runCommand("/usr/sbin/ip", ["netns", "exec", node.namespace, "dig", "+short", "+time=1", "+tries=1", "@\(server)", name, type]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func dnsSidecarServesTheStoreAndOutlivesTheDaemon() throws {
+        try withRunningNode { node in
+            let status = try #require(try node.client.call(.meshStatus).network)
+            let dns = try #require(status.sidecars.first { $0.name == "ployz-dns" })
+            #expect(dns.running)
+            _ = try node.client.call(.instanceSet, .init(instance: InstanceRecord(id: "web-1", service: "web", machine: "", address: "10.101.0.5")))
+            #expect(waitUntil(.seconds(5)) { dig(node, status.overlayIPv6, "web.default.ployz.internal") == "10.101.0.5" })
+            #expect(dig(node, "10.101.0.2", "web.ployz.internal") == "10.101.0.5", "the bridge .2 answers workloads")
+            #expect(dig(node, status.overlayIPv6, "\(status.machineName.lowercased()).machine.ployz.internal", "AAAA") == status.overlayIPv6)
+
+            // A change in the store reaches DNS without a restart.
+            _ = try node.client.call(.instanceSet, .init(instance: InstanceRecord(id: "web-2", service: "web", machine: "", address: "10.101.0.6")))
+            #expect(waitUntil(.seconds(5)) { dig(node, status.overlayIPv6, "web.default.ployz.internal") == "10.101.0.5\n10.101.0.6" })
+
+            node.stopDaemon(signal: SIGKILL)
+            #expect(dig(node, status.overlayIPv6, "web.default.ployz.internal") == "10.101.0.5\n10.101.0.6", "DNS answers with no daemon")
+            try node.startDaemon()
+            #expect(waitUntil(.seconds(15)) { (try? node.client.call(.meshReady).ready?.ready) == true })
+            let after = try #require(try node.client.call(.meshStatus).network)
+            #expect(after.sidecars.first { $0.name == "ployz-dns" }?.pid == dns.pid, "the restarted daemon adopts the DNS sidecar")
+        }
+    }
+
+    /// `curl` inside the node's namespace: the body of `url` asked with `Host: host`.
+    func curl(_ node: TestNode, _ url: String, host: String) -> (status: Int32, output: String) {
+        runCommand("/usr/sbin/ip", ["netns", "exec", node.namespace, "curl", "-s", "-m", "3", "-H", "Host: \(host)", url])
+    }
+
+    @Test func gatewaySidecarRoutesFromTheStoreAndOutlivesTheDaemon() throws {
+        try withRunningNode { node in
+            // A backend inside the namespace, on the node's own workload address.
+            let site = node.directory + "/site"
+            try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
+            try "hello from web\n".write(toFile: site + "/hello.txt", atomically: true, encoding: .utf8)
+            let backend = Process()
+            backend.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            backend.arguments = ["netns", "exec", node.namespace, "/usr/bin/python3", "-m", "http.server", "--bind", "10.101.0.1",
+                                 "--directory", site, "8080"]
+            backend.standardOutput = FileHandle.nullDevice
+            backend.standardError = FileHandle.nullDevice
+            try backend.run()
+            defer {
+                // SIGKILL: a child of the test runner may inherit a blocked SIGTERM.
+                kill(backend.processIdentifier, SIGKILL)
+                _ = waitUntil(.seconds(5)) { !backend.isRunning }
+            }
+
+            let status = try #require(try node.client.call(.meshStatus).network)
+            #expect(status.sidecars.first { $0.name == "ployz-gateway" }?.running == true)
+            #expect(curl(node, "http://127.0.0.1/hello.txt", host: "app.example.com").output.contains("no route"), "404 before a route exists")
+            _ = try node.client.call(.routeSet, .init(name: "web", route: HTTPRoute(hostnames: ["app.example.com"], port: 8080)))
+            #expect(waitUntil(.seconds(5)) { curl(node, "http://127.0.0.1/hello.txt", host: "app.example.com").output.contains("no ready") },
+                    "503 while the route has no ready backend")
+            _ = try node.client.call(.instanceSet, .init(instance: InstanceRecord(id: "web-1", service: "web", machine: "", address: "10.101.0.1")))
+            #expect(waitUntil(.seconds(5)) { curl(node, "http://127.0.0.1/hello.txt", host: "app.example.com").output == "hello from web\n" })
+
+            node.stopDaemon(signal: SIGKILL)
+            #expect(curl(node, "http://127.0.0.1/hello.txt", host: "app.example.com").output == "hello from web\n", "the gateway serves with no daemon")
         }
     }
 }

@@ -81,3 +81,23 @@ import Testing
         #expect(StoreKeys.subnetLock(IPv4CIDR("10.101.3.0/24")!) == "subnet.10-101-3-0_24")
     }
 }
+
+@Suite struct DateEncodingTests {
+    struct Box: Codable, Equatable { var at: Date }
+
+    @Test func millisecondDatesRoundTripExactly() throws {
+        for _ in 0..<2000 {
+            let date = Date(timeIntervalSince1970: Double.random(in: 0...4_000_000_000)).roundedToMilliseconds
+            let back = try JSONDecoder.ployz.decode(Box.self, from: JSONEncoder.ployz.encode(Box(at: date)))
+            #expect(back.at == date)
+        }
+    }
+
+    @Test func textForm() throws {
+        let data = try JSONEncoder.ployz.encode(Box(at: Date(timeIntervalSince1970: 1_800_000_000.5)))
+        #expect(String(decoding: data, as: UTF8.self) == #"{"at":"2027-01-15T08:00:00.500Z"}"#)
+        #expect(PloyzDateFormat.date(from: "2027-01-15T08:00:00Z") == Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(PloyzDateFormat.date(from: "2027-01-15T08:00:00.1Z") == Date(timeIntervalSince1970: 1_800_000_000.1))
+        #expect(PloyzDateFormat.date(from: "2027-01-15 08:00:00") == nil)
+    }
+}

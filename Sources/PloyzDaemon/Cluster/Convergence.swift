@@ -19,6 +19,10 @@ actor Convergence {
     let logger: Logger
     /// Called with the machines after every change (NATS routes, replica count).
     let onMachines: @Sendable ([MachineRecord]) async -> Void
+    /// This node's record as last published, and how to read its current endpoint candidates:
+    /// when the local addresses change, the record is published again.
+    private var own: MachineRecord?
+    let endpoints: @Sendable () -> [String]
 
     private(set) var machines: [String: MachineRecord] = [:]
     /// True once the watch delivered every machine that existed when it started.
@@ -27,8 +31,16 @@ actor Convergence {
     private var tasks: [Task<Void, Never>] = []
     private var watcher: KVWatcher?
 
-    init(store: ClusterStore, control: any WireGuardControl, ownID: String, logger: Logger,
+    /// Where the machines last seen are kept, so that a restarted node can reach its peers (and
+    /// through them the store) before it has read the store again.
+    let cachePath: String?
+
+    init(store: ClusterStore, control: any WireGuardControl, ownID: String, logger: Logger, own: MachineRecord? = nil,
+         cachePath: String? = nil, endpoints: @escaping @Sendable () -> [String] = { [] },
          onMachines: @escaping @Sendable ([MachineRecord]) async -> Void = { _ in }) {
+        self.own = own
+        self.cachePath = cachePath
+        self.endpoints = endpoints
         self.store = store
         self.control = control
         self.ownID = ownID
@@ -107,6 +119,7 @@ actor Convergence {
         while !Task.isCancelled {
             try? await Task.sleep(for: Self.rotationInterval)
             guard synced, !Task.isCancelled else { continue }
+            await readvertise()
             guard let state = try? await control.get() else { continue }
             var handshakes: [WireGuardKey: Date?] = [:]
             for peer in state.peers { handshakes[peer.publicKey] = .some(peer.lastHandshake) }
@@ -118,12 +131,35 @@ actor Convergence {
         }
     }
 
+    /// Publishes this node's record again when its endpoint candidates changed.
+    private func readvertise() async {
+        guard var record = own else { return }
+        let current = endpoints()
+        guard current != record.endpoints else { return }
+        record.endpoints = current
+        record.updatedAt = Date().roundedToMilliseconds
+        do {
+            try await store.putMachine(record)
+            own = record
+            logger.info("local addresses changed; endpoints re-advertised", metadata: ["endpoints": "\(current.joined(separator: ","))"])
+        } catch {
+            logger.warning("cannot re-advertise endpoints", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Computes the desired peers and applies only the difference.
     func apply() async {
         let all = Array(machines.values)
         do {
             let state = try await control.get()
-            let desired = PeerSet.desired(machines: all, ownID: ownID, ownKey: state.publicKey, endpointIndex: rotation.index)
+            var desired = PeerSet.desired(machines: all, ownID: ownID, ownKey: state.publicKey, endpointIndex: rotation.index)
+            // A peer with a recent handshake keeps the endpoint the device has (WireGuard follows
+            // a roaming peer); only peers without one are pointed at their chosen candidate.
+            let now = Date()
+            let fresh = Set(state.peers.filter { peer in
+                peer.lastHandshake.map { now.timeIntervalSince($0) < rotation.staleAfter } ?? false
+            }.map(\.publicKey))
+            for index in desired.indices where fresh.contains(desired[index].publicKey) { desired[index].endpoint = nil }
             let update = PeerPlan.diff(current: state.peers, desired: desired)
             if !update.isEmpty {
                 try await control.set(update)
@@ -132,6 +168,24 @@ actor Convergence {
         } catch {
             logger.warning("cannot apply peers", metadata: ["error": "\(error)"])
         }
+        if let cachePath, let data = try? JSONEncoder.ployz.encode(all.sorted { $0.id < $1.id }) {
+            try? AtomicFile.write(data, to: cachePath, mode: 0o600)
+        }
         await onMachines(all)
+    }
+}
+
+extension Convergence {
+    /// Points the device at the machines of the cache file (when there is one): used at start,
+    /// before the store is reachable. Only adds or updates peers; the loop removes stale ones later.
+    static func applyCached(_ cachePath: String, ownID: String, control: any WireGuardControl) async throws {
+        guard let data = FileManager.default.contents(atPath: cachePath),
+              let machines = try? JSONDecoder.ployz.decode([MachineRecord].self, from: data) else { return }
+        let state = try await control.get()
+        let desired = PeerSet.desired(machines: machines, ownID: ownID, ownKey: state.publicKey)
+        let known = Set(state.peers.map(\.publicKey))
+        var update = PeerPlan.diff(current: state.peers, desired: desired)
+        update.peers.removeAll { $0.remove && known.contains($0.publicKey) }
+        if !update.isEmpty { try await control.set(update) }
     }
 }

@@ -50,13 +50,13 @@ extension MeshController {
             _ = try? await store.releaseSubnet(subnet)
             throw ControlError(.failed, "mesh invite: \(PhaseRunner.oneLine(error))")
         }
-        let own = machineRecord(record, keyPair: keyPair, lifecycle: .active)
+        let entry = try await entryPeer(record, keyPair: keyPair, store: store)
         let claims = InviteClaims(
             inviteID: inviteID, networkID: record.networkID, networkName: record.name, networkPublicKey: signingPublic,
             clusterCIDR: record.clusterCIDR, subnetPrefixLength: record.subnetPrefixLength, subnet: subnet,
             provisionalPrivateKey: provisional.privateKey, natsUser: record.natsUser, natsPassword: record.natsPassword,
-            issuerMachineID: record.machineID, issuerPublicKey: keyPair.publicKey, issuerSubnet: record.subnet,
-            issuerEndpoints: own.endpoints, expiresAt: expiresAt)
+            issuerMachineID: entry.id, issuerPublicKey: entry.publicKey, issuerSubnet: entry.subnet,
+            issuerEndpoints: entry.endpoints, expiresAt: expiresAt)
         logger.info("invite issued", metadata: ["invite": "\(inviteID)", "subnet": "\(subnet)", "expires": "\(expiresAt)"])
         do { return try InviteToken.encode(claims, signingKey: signingKey) } catch {
             throw ControlError(.failed, "mesh invite: cannot sign the token: \(error)")
@@ -87,5 +87,19 @@ extension MeshController {
             if won { return subnet }
         }
         throw ControlError(.conflict, "mesh invite: cluster_cidr \(record.clusterCIDR) is full: all \(count) /\(record.subnetPrefixLength) subnets are taken; remove stopped machines, or use a wider cluster_cidr for a new network")
+    }
+
+    /// The machine a newcomer first tunnels to and whose NATS it reaches: this node when it runs
+    /// the store itself, else the member whose nats-server this node uses (so an invite works from
+    /// any member, and the token's first peer is one that serves the store).
+    private func entryPeer(_ record: NetworkRecord, keyPair: WireGuardKeyPair, store: ClusterStore) async throws -> MachineRecord {
+        guard let url = record.storeServers?.first, let host = StoreURL.host(of: url) else {
+            return machineRecord(record, keyPair: keyPair, lifecycle: .active)
+        }
+        let machines = (try? await withTimeout(.seconds(5), "reading machines") { try await store.machines() }) ?? []
+        guard let server = machines.first(where: { $0.overlayIPv6.description == host && $0.lifecycle == .active }) else {
+            throw ControlError(.failed, "mesh invite: the member serving the store (\(host)) is not active in the store")
+        }
+        return server
     }
 }

@@ -32,12 +32,12 @@ public struct HostRoute: Equatable, Sendable {
 /// Checks that a network's `cluster_cidr` does not collide with what this host already uses.
 public enum AddressConflicts {
     /// A reason to refuse `cidr`, or nil. Refused: a range routed on this host through another
-    /// interface than the mesh's own (the default route does not count), and another network of
+    /// interface than the mesh's own ones, `ownInterfaces` (the default route does not count), and another network of
     /// this node whose CIDR overlaps without being the same (two networks may share one CIDR,
     /// since only one runs at a time).
-    public static func problem(with cidr: IPv4CIDR, network: String, routes: [HostRoute], meshInterface: String,
+    public static func problem(with cidr: IPv4CIDR, network: String, routes: [HostRoute], ownInterfaces: Set<String>,
                                otherNetworks: [(name: String, cidr: IPv4CIDR)]) -> String? {
-        for route in routes where route.interface != meshInterface && route.destination.prefixLength > 0 {
+        for route in routes where !ownInterfaces.contains(route.interface) && route.destination.prefixLength > 0 {
             if route.destination.overlaps(cidr) {
                 return "cluster_cidr \(cidr) of network \"\(network)\" overlaps \(route.destination) routed on interface \(route.interface); choose a cluster_cidr that no local network uses"
             }

@@ -32,6 +32,7 @@ extension MeshController {
         }
         let nats = await supervisor.liveProcess(NATSSidecar.name, network: name)
         sidecars.append(SidecarStatus(name: NATSSidecar.name, pid: nats?.pid, running: nats != nil, endpoint: natsConfig.clientURL))
+        sidecars += await serviceSidecarStatus(network: name, overlay: keyPair.publicKey.overlayAddress)
         let peers = await peerStatuses(device?.peers ?? [])
         return NetworkStatus(
             name: name, active: networks.activeName() == name, phase: phase, machineID: record.machineID, machineName: record.machineName,
@@ -84,9 +85,10 @@ extension MeshController {
     }
 
     private func storeCheck(_ record: NetworkRecord, keyPair: WireGuardKeyPair) -> ReadyReport.Check {
-        let url = natsSidecar.serverConfig(record, overlay: keyPair.publicKey.overlayAddress).clientURL
+        let url = record.storeServers?.first ?? natsSidecar.serverConfig(record, overlay: keyPair.publicKey.overlayAddress).clientURL
+        let host = StoreURL.host(of: url) ?? keyPair.publicKey.overlayAddress.description
         do {
-            try NATSProbe.authenticate(host: keyPair.publicKey.overlayAddress.description, port: config.natsPort,
+            try NATSProbe.authenticate(host: host, port: StoreURL.port(of: url) ?? config.natsPort,
                                        user: record.natsUser, password: record.natsPassword, timeout: .seconds(2))
             return .init(name: "store", ok: true, detail: "nats answers on \(url) with the network's credential")
         } catch {

@@ -114,7 +114,7 @@ extension MeshController {
     private func refuseAddressConflicts(_ cidr: IPv4CIDR, network name: String) throws {
         let others = networks.names().compactMap { other in (try? networks.record(other)).map { (name: other, cidr: $0.clusterCIDR) } }
         if let problem = AddressConflicts.problem(with: cidr, network: name, routes: HostRoute.current(),
-                                                  meshInterface: config.wireguardInterface, otherNetworks: others) {
+                                                  ownInterfaces: [config.wireguardInterface, ServiceSidecars.bridge], otherNetworks: others) {
             throw ControlError(.usage, problem)
         }
     }
@@ -126,7 +126,7 @@ extension MeshController {
     }
 
     /// Runs the start phases; on failure earlier phases are undone and a `.failed` error names the phase.
-    private func startNetwork(_ name: String) async throws {
+    func startNetwork(_ name: String) async throws {
         let (record, keyPair) = try load(name)
         try refuseAddressConflicts(record.clusterCIDR, network: name)
         let interface = meshInterface(resolvedBackend())
@@ -136,13 +136,17 @@ extension MeshController {
         let own = machineRecord(record, keyPair: keyPair, lifecycle: .active)
         let session = SessionBox()
         let services = serviceSidecars
+        let peerCache = paths.peerCacheFile(name)
         let phases: [PhaseRunner.Phase] = [
             .init(phase: .starting) { _ in },
-            .init(phase: .wireguard) { rollback in try await interface.bringUp(record, keyPair: keyPair, rollback: rollback) },
+            .init(phase: .wireguard) { rollback in
+                try await interface.bringUp(record, keyPair: keyPair, rollback: rollback)
+                try await Convergence.applyCached(peerCache, ownID: record.machineID, control: interface.control)
+            },
             .init(phase: .store) { rollback in
-                try await nats.bringUp(record, overlay: overlay, rollback: rollback)
-                let store = try await StoreSession.connect(url: serverConfig.clientURL, user: record.natsUser,
-                                                           password: record.natsPassword, timeout: .seconds(5))
+                if record.storeServers == nil { try await nats.bringUp(record, overlay: overlay, rollback: rollback) }
+                let store = try await StoreSession.connect(url: record.storeServers?.first ?? serverConfig.clientURL, user: record.natsUser,
+                                                           password: record.natsPassword, timeout: .seconds(record.storeServers == nil ? 5 : 12))
                 session.value = store
                 rollback.record("disconnect from the store") { await store.close() }
             },
@@ -180,20 +184,22 @@ extension MeshController {
             throw ControlError(.failed, "mesh start \"\(name)\": cannot record the active network: \(error)")
         }
         setPhase(.running, of: name)
-        await startConvergence(record: record, interface: interface)
+        await startConvergence(record: record, interface: interface, own: own)
     }
 
     /// Starts the loop that keeps WireGuard peers equal to the store's machines (replacing any old one).
-    private func startConvergence(record: NetworkRecord, interface: MeshInterface) async {
+    private func startConvergence(record: NetworkRecord, interface: MeshInterface, own: MachineRecord) async {
         await convergence?.stop()
         guard let store else { return }
-        let loop = Convergence(store: store.store, control: interface.control, ownID: record.machineID, logger: logger)
+        let config = self.config
+        let loop = Convergence(store: store.store, control: interface.control, ownID: record.machineID, logger: logger, own: own,
+                               cachePath: paths.peerCacheFile(record.name), endpoints: { Self.advertisedEndpoints(config: config) })
         convergence = loop
         await loop.start()
     }
 
     /// Undoes the start phases in reverse: unpublish, disconnect, sidecars, interface, `active`.
-    private func stopNetwork(_ name: String) async {
+    func stopNetwork(_ name: String) async {
         setPhase(.stopping, of: name)
         await convergence?.stop()
         convergence = nil

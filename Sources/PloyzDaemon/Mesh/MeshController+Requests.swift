@@ -27,7 +27,8 @@ extension MeshController {
             return ControlResult(daemon: DaemonInfo(version: Daemon.version, pid: getpid(), activeNetwork: networks.activeName()))
         case .meshInvite: return ControlResult(token: try await invite(ttl: params.ttlSeconds))
         case .meshJoin:
-            throw ControlError(.usage, "\(request.method.rawValue) is not available in this version of ployzd")
+            guard let token = params.token, !token.isEmpty else { throw ControlError(.usage, "mesh.join needs params.token, the invite token") }
+            return ControlResult(message: try await join(token: token).joined(separator: "\n"))
         case .serviceSet, .serviceList, .serviceRemove, .instanceSet, .instanceList, .instanceRemove,
              .routeSet, .routeList, .routeRemove, .certSet, .certList, .certRemove, .dnsList:
             return try await registryResult(for: request)

@@ -104,9 +104,11 @@ public actor MeshController {
     }
 
     /// This node's candidate endpoints, filtered and ordered by the endpoint policy; the public
-    /// address comes from `public_ip` (`PLOYZ_PUBLIC_IP`) when set.
-    func advertisedEndpoints() -> [String] {
-        EndpointPolicy.order(LocalAddresses.enumerate().map(\.candidate), publicAddresses: config.publicIP.map { [$0] } ?? [],
+    /// address comes from `public_ip` (`PLOYZ_PUBLIC_IP`) when set, else from STUN (`PublicAddress`).
+    func advertisedEndpoints() -> [String] { Self.advertisedEndpoints(config: config) }
+
+    static func advertisedEndpoints(config: PloyzConfig) -> [String] {
+        EndpointPolicy.order(LocalAddresses.enumerate().map(\.candidate), publicAddresses: PublicAddress.addresses(config: config),
                              port: config.wireguardPort)
     }
 }

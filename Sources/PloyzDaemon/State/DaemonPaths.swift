@@ -30,6 +30,8 @@ public struct DaemonPaths: Sendable, Equatable {
     public func networkRecordFile(_ name: String) -> String { networkDir(name) + "/network.json" }
     public func privateKeyFile(_ name: String) -> String { networkDir(name) + "/wireguard.key" }
     public func natsStoreDir(_ name: String) -> String { networkDir(name) + "/nats" }
+    /// The machines the convergence loop saw last (to reach peers again before the store answers).
+    public func peerCacheFile(_ name: String) -> String { networkDir(name) + "/machines.json" }
 
     /// `<runtime_dir>/<name>`: sidecar records, logs and rendered configs of one network.
     public func runtimeNetworkDir(_ name: String) -> String { runtimeDir + "/" + name }

@@ -17,9 +17,14 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var natsUser: String
     public var natsPassword: String
+    /// NATS URLs of other members this node uses as its store instead of running its own
+    /// nats-server (a joined node, until its own server is clustered); nil runs the local one.
+    public var storeServers: [String]?
 
     public init(name: String, networkID: String, machineID: String, machineName: String, clusterCIDR: IPv4CIDR,
-                subnetPrefixLength: Int, subnet: IPv4CIDR, createdAt: Date, natsUser: String, natsPassword: String) {
+                subnetPrefixLength: Int, subnet: IPv4CIDR, createdAt: Date, natsUser: String, natsPassword: String,
+                storeServers: [String]? = nil) {
+        self.storeServers = storeServers
         self.name = name
         self.networkID = networkID
         self.machineID = machineID
@@ -43,6 +48,7 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
         case createdAt = "created_at"
         case natsUser = "nats_user"
         case natsPassword = "nats_password"
+        case storeServers = "store_servers"
     }
 
     /// A new network's record: the first subnet of the CIDR, fresh ids and a fresh NATS credential.

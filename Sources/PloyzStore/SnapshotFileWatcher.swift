@@ -6,7 +6,7 @@ import Darwin
 import Logging
 import PloyzModel
 
-/// Polls a snapshot file and hands every new valid version to `onChange`.
+/// Polls a sidecar's snapshot file and hands every new valid version to `onChange`.
 ///
 /// Change detection compares inode, size and mtime (an atomic rename changes the inode even
 /// within one mtime tick). A malformed or missing file is logged and skipped: the server keeps
@@ -16,7 +16,7 @@ public struct SnapshotFileWatcher: Sendable {
     public let interval: Duration
     private let logger: Logger
 
-    public init(path: String, interval: Duration = .milliseconds(250), logger: Logger = Logger(label: "ployz-dns")) {
+    public init(path: String, interval: Duration = .milliseconds(250), logger: Logger = Logger(label: "ployz-snapshot")) {
         self.path = path
         self.interval = interval
         self.logger = logger

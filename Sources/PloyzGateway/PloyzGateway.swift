@@ -1,1 +1,0 @@
-// PloyzGateway module.

@@ -1,0 +1,265 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Keep-alive connections to backends for one event loop. Used only on that loop, so it needs no
+/// lock, and a client connection always proxies through upstream channels of its own loop.
+final class UpstreamPool {
+    let eventLoop: EventLoop
+    private let connectTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
+    private let upstreamReadTimeout: TimeAmount
+    private let maxIdlePerBackend: Int
+    private var idle: [SocketAddress: [UpstreamConnection]] = [:]
+
+    init(eventLoop: EventLoop, timeouts: GatewayTimeouts, maxIdlePerBackend: Int) {
+        self.eventLoop = eventLoop
+        self.connectTimeout = timeouts.connect
+        self.idleTimeout = timeouts.upstreamIdle
+        self.upstreamReadTimeout = timeouts.upstreamRead
+        self.maxIdlePerBackend = maxIdlePerBackend
+    }
+
+    /// The most recently used idle connection to `backend`, if one is still fresh.
+    func takeIdle(to backend: SocketAddress) -> UpstreamConnection? {
+        guard var connections = idle[backend], !connections.isEmpty else { return nil }
+        let oldest = NIODeadline.now() - idleTimeout
+        var found: UpstreamConnection?
+        while let connection = connections.popLast() {
+            if connection.idleSince > oldest && connection.isActive {
+                found = connection
+                break
+            }
+            connection.close()
+        }
+        idle[backend] = connections
+        found?.inPool = false
+        return found
+    }
+
+    /// Opens a new connection to `backend` on this loop.
+    func connect(to backend: SocketAddress) -> EventLoopFuture<UpstreamConnection> {
+        let connection = UpstreamConnection(backend: backend, pool: self, readTimeout: upstreamReadTimeout)
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                do {
+                    // No outbound header validation: request headers come from llhttp-parsed client heads or
+                    // from us. Informational responses (100 Continue) are forwarded to the client.
+                    let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
+                    try channel.pipeline.syncOperations.addHandlers([HTTPRequestEncoder(), ByteToMessageHandler(decoder), connection])
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+            .connect(to: backend)
+            .map { _ in connection }
+    }
+
+    /// Takes back a connection whose exchange completed; keeps it if it can carry another request.
+    func release(_ connection: UpstreamConnection) {
+        guard connection.isReusable else {
+            connection.close()
+            return
+        }
+        var connections = idle[connection.backend, default: []]
+        guard connections.count < maxIdlePerBackend else {
+            connection.close()
+            return
+        }
+        connection.idleSince = .now()
+        connection.inPool = true
+        connections.append(connection)
+        idle[connection.backend] = connections
+    }
+
+    /// Forgets a pooled connection the backend closed.
+    func remove(_ connection: UpstreamConnection) {
+        guard connection.inPool, var connections = idle[connection.backend] else { return }
+        connection.inPool = false
+        connections.removeAll { $0 === connection }
+        idle[connection.backend] = connections
+    }
+
+    /// Closes every idle connection (shutdown).
+    func closeAll() {
+        let all = idle.values.flatMap { $0 }
+        idle = [:]
+        for connection in all { connection.close() }
+    }
+}
+
+/// What the client side of an exchange hears from its upstream connection.
+protocol UpstreamDelegate: AnyObject {
+    /// A 1xx response other than 101 (e.g. 100 Continue); the final head follows.
+    func upstreamInformationalHead(_ head: HTTPResponseHead)
+    func upstreamResponseHead(_ head: HTTPResponseHead)
+    func upstreamResponseBody(_ body: ByteBuffer)
+    func upstreamResponseEnd(_ trailers: HTTPHeaders?)
+    func upstreamReadComplete()
+    func upstreamWritabilityChanged(writable: Bool)
+    /// The connection closed or failed before the exchange ended.
+    func upstreamFailed(_ error: Error?)
+    /// Whether the client can take more response bytes (upstream reads pause when not).
+    var clientIsWritable: Bool { get }
+}
+
+/// One HTTP/1.1 connection to a backend: the last handler of its pipeline, owned by a pool while
+/// idle and by one client exchange while busy.
+final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    let backend: SocketAddress
+    private unowned let pool: UpstreamPool
+    private let readTimeout: TimeAmount
+    private(set) var context: ChannelHandlerContext?
+    weak var delegate: UpstreamDelegate?
+    var idleSince = NIODeadline.uptimeNanoseconds(0)
+    var inPool = false
+    /// True once this connection carried an exchange (a failure on it may be a stale keep-alive).
+    private(set) var wasUsed = false
+    private var responseAllowsReuse = true
+    private var exchangeComplete = true
+    private var pendingRead = false
+    private var responseTimer = DeadlineTimer()
+
+    init(backend: SocketAddress, pool: UpstreamPool, readTimeout: TimeAmount) {
+        self.backend = backend
+        self.pool = pool
+        self.readTimeout = readTimeout
+    }
+
+    var isActive: Bool { context?.channel.isActive ?? false }
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+    var isReusable: Bool { responseAllowsReuse && exchangeComplete && isActive }
+
+    /// Starts an exchange: `delegate` hears the response.
+    func begin(delegate: UpstreamDelegate) {
+        self.delegate = delegate
+        exchangeComplete = false
+        responseAllowsReuse = true
+        guard let context else { return }
+        responseTimer.set(.now() + readTimeout, on: context.eventLoop, onExpiry: { [weak self] in self?.responseTimeout() })
+    }
+
+    /// Ends the exchange from the client side: back to the pool if reusable, else closed.
+    func finish() {
+        delegate = nil
+        wasUsed = true
+        responseTimer.cancel()
+        if pendingRead, let context {
+            pendingRead = false
+            context.read()
+        }
+        pool.release(self)
+    }
+
+    /// Abandons the exchange (client gone, or its response cut short): closes the connection.
+    func abandon() {
+        delegate = nil
+        responseAllowsReuse = false
+        close()
+    }
+
+    func write(_ part: HTTPClientRequestPart) {
+        context?.write(wrapOutboundOut(part), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    func close() {
+        responseTimer.cancel()
+        context?.close(promise: nil)
+    }
+
+    /// The client became writable again: resume reading the response.
+    func resumeReading() {
+        guard pendingRead, let context else { return }
+        pendingRead = false
+        context.read()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        responseTimer.cancel()
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        guard let delegate else {
+            // A response nobody asked for: this connection is out of step, drop it.
+            responseAllowsReuse = false
+            context.close(promise: nil)
+            return
+        }
+        switch part {
+        case .head(let head) where head.status.code < 200 && head.status != .switchingProtocols:
+            delegate.upstreamInformationalHead(head)
+        case .head(let head):
+            responseTimer.set(nil, on: context.eventLoop, onExpiry: {})
+            if !head.isKeepAlive || head.status == .switchingProtocols { responseAllowsReuse = false }
+            delegate.upstreamResponseHead(head)
+        case .body(let body):
+            delegate.upstreamResponseBody(body)
+        case .end(let trailers):
+            exchangeComplete = true
+            delegate.upstreamResponseEnd(trailers)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        delegate?.upstreamWritabilityChanged(writable: context.channel.isWritable)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        responseTimer.cancel()
+        responseAllowsReuse = false
+        pool.remove(self)
+        if let delegate {
+            self.delegate = nil
+            delegate.upstreamFailed(nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        responseAllowsReuse = false
+        if let delegate {
+            self.delegate = nil
+            delegate.upstreamFailed(error)
+        }
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let delegate, !delegate.clientIsWritable {
+            pendingRead = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func responseTimeout() {
+        guard let context else { return }
+        guard responseTimer.fired(on: context.eventLoop, onExpiry: { [weak self] in self?.responseTimeout() }) else { return }
+        errorCaught(context: context, error: UpstreamTimeout())
+    }
+}
+
+/// The backend sent no response head within the upstream read timeout.
+struct UpstreamTimeout: Error, CustomStringConvertible {
+    var description: String { "backend sent no response in time" }
+}

@@ -1,0 +1,248 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import PloyzModel
+import Synchronization
+
+/// The gateway engine: HTTP (and HTTPS) listeners proxying to the routes of the last snapshot it was given.
+///
+/// `update(snapshot:)` swaps routes and certificates atomically; requests already in flight keep
+/// the backend they were sent to.
+public final class GatewayServer: Sendable {
+    /// What the server was created with.
+    public let configuration: GatewayConfiguration
+    /// The Prometheus registry behind `/metrics` (kept even without a metrics listener).
+    public let metrics: GatewayMetrics
+    let shared: SharedState
+    private let group: MultiThreadedEventLoopGroup
+    private let loops: [ObjectIdentifier: LoopContext]
+    private let channels = NIOLockedValueBox<[Channel]>([])
+    private let logger: Logger
+
+    /// Everything handlers of every loop read: the current routes and certificates.
+    final class SharedState: Sendable {
+        let configuration: GatewayConfiguration
+        let metrics: GatewayMetrics?
+        let logger: Logger
+        let generation = Atomic<Int>(0)
+        let routeTable = NIOLockedValueBox(RouteTable())
+        let certificates: NIOLockedValueBox<CertificateSet>
+        let fallbackCertificate: ServingCertificate?
+
+        init(configuration: GatewayConfiguration, metrics: GatewayMetrics?, logger: Logger, fallback: ServingCertificate?) {
+            self.configuration = configuration
+            self.metrics = metrics
+            self.logger = logger
+            self.fallbackCertificate = fallback
+            self.certificates = NIOLockedValueBox(CertificateSet(fallback: fallback))
+        }
+    }
+
+    /// Creates the server; nothing is bound until `start()`.
+    /// - Throws: `GatewayConfigurationError` when the static certificate cannot be read.
+    public init(configuration: GatewayConfiguration, logger: Logger) throws {
+        guard configuration.threads >= 1 else { throw GatewayConfigurationError("gateway_threads \(configuration.threads): must be at least 1") }
+        var fallback: ServingCertificate?
+        if let paths = configuration.staticCertificate {
+            do { fallback = try ServingCertificate(paths: paths) } catch {
+                throw GatewayConfigurationError("static certificate \(paths.certificatePath) / key \(paths.keyPath): \(error)")
+            }
+        }
+        self.configuration = configuration
+        self.logger = logger
+        self.metrics = GatewayMetrics()
+        self.shared = SharedState(configuration: configuration, metrics: metrics, logger: logger, fallback: fallback)
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
+        var loops: [ObjectIdentifier: LoopContext] = [:]
+        for loop in group.makeIterator() {
+            loops[ObjectIdentifier(loop)] = LoopContext(eventLoop: loop, shared: shared)
+        }
+        self.loops = loops
+    }
+
+    /// Replaces routes and certificates with the snapshot's, for every request that starts from now on.
+    public func update(snapshot: ClusterSnapshot) {
+        let table = RouteTable(snapshot: snapshot, metrics: shared.metrics)
+        for skipped in table.skipped {
+            logger.warning("route skipped", metadata: ["service": "\(skipped.service)", "reason": "\(skipped.reason)"])
+        }
+        let certificates = CertificateSet(records: snapshot.certificates.values, fallback: shared.fallbackCertificate)
+        for rejected in certificates.rejected {
+            logger.warning("certificate skipped", metadata: ["hostname": "\(rejected.hostname)", "reason": "\(rejected.reason)"])
+        }
+        shared.routeTable.withLockedValue { $0 = table }
+        shared.certificates.withLockedValue { $0 = certificates }
+        shared.generation.wrappingAdd(1, ordering: .releasing)
+        logger.info("routes updated", metadata: ["routes": "\(table.routes.count)", "certificates": "\(certificates.count)"])
+    }
+
+    /// Binds the listeners. Listening on port 0 picks a free port; see `httpAddress`/`httpsAddress`.
+    public func start() async throws {
+        let http = try await bind(configuration.httpListen, tls: nil)
+        var bound = [http]
+        if let httpsListen = configuration.httpsListen {
+            bound.append(try await bind(httpsListen, tls: try makeTLSContext()))
+        }
+        if let metricsListen = configuration.metricsListen {
+            bound.append(try await bindMetrics(metricsListen))
+        }
+        channels.withLockedValue { $0 = bound }
+        logger.info("gateway listening", metadata: [
+            "http": "\(bound[0].localAddress.map { "\($0)" } ?? "?")",
+            "https": "\(configuration.httpsListen.map { "\($0)" } ?? "off")",
+            "metrics": "\(configuration.metricsListen.map { "\($0)" } ?? "off")",
+            "threads": "\(configuration.threads)",
+        ])
+    }
+
+    /// The bound HTTP address (after `start()`).
+    public var httpAddress: SocketAddress? { channels.withLockedValue { $0.first?.localAddress } }
+    /// The bound HTTPS address, when HTTPS is configured.
+    public var httpsAddress: SocketAddress? {
+        guard configuration.httpsListen != nil else { return nil }
+        return channels.withLockedValue { $0.count > 1 ? $0[1].localAddress : nil }
+    }
+    /// The bound metrics address, when metrics are configured.
+    public var metricsAddress: SocketAddress? {
+        guard configuration.metricsListen != nil else { return nil }
+        return channels.withLockedValue { $0.last?.localAddress }
+    }
+
+    /// Closes the listeners and stops the event loops; connections in flight are cut.
+    public func shutdown() async throws {
+        let bound = channels.withLockedValue { channels in
+            defer { channels = [] }
+            return channels
+        }
+        for channel in bound { try? await channel.close() }
+        try await group.shutdownGracefully()
+    }
+
+    private func bind(_ address: ListenAddress, tls: NIOSSLContext?) async throws -> Channel {
+        let loops = self.loops
+        let configuration = self.configuration
+        let scheme = tls == nil ? "http" : "https"
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let loop = loops[ObjectIdentifier(channel.eventLoop)]!
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls {
+                        try pipeline.addHandler(NIOSSLServerHandler(context: tls))
+                    }
+                    let timeouts = ClientTimeoutHandler(headerRead: configuration.timeouts.headerRead, idle: configuration.timeouts.clientIdle)
+                    try pipeline.addHandler(timeouts)
+                    var limits = NIOHTTPDecoderLimitConfiguration()
+                    limits.maxHeaderListSize = configuration.maxRequestHeaderBytes
+                    limits.maxHeaderFieldSize = configuration.maxRequestHeaderBytes
+                    // Outbound validation is off: response headers come from llhttp-parsed upstream heads or from us.
+                    // No pipelining assistance: it pauses reading during every response (two epoll_ctl
+                    // calls per request); ProxyHandler queues pipelined requests itself.
+                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
+                                                             withOutboundHeaderValidation: false,
+                                                             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                    try pipeline.addHandler(ProxyHandler(loop: loop, timeouts: timeouts, scheme: scheme))
+                }
+            }
+            .bind(host: address.host, port: address.port)
+            .get()
+    }
+
+    private func makeTLSContext() throws -> NIOSSLContext {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        tls.applicationProtocols = ["http/1.1"]
+        let shared = self.shared
+        tls.sslContextCallback = { values, promise in
+            let certificate = shared.certificates.withLockedValue { $0.certificate(forServerName: values.serverHostname) }
+            if let certificate {
+                promise.succeed(certificate.override)
+            } else {
+                shared.logger.info("TLS handshake refused", metadata: ["sni": "\(values.serverHostname ?? "(none)")"])
+                promise.fail(CertificateError.unknownServerName(values.serverHostname))
+            }
+        }
+        if let fallback = shared.fallbackCertificate {
+            tls.certificateChain = fallback.chain.map { .certificate($0) }
+            tls.privateKey = .privateKey(fallback.key)
+        }
+        return try NIOSSLContext(configuration: tls)
+    }
+
+    private func bindMetrics(_ address: ListenAddress) async throws -> Channel {
+        let metrics = self.metrics
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(MetricsHandler(metrics: metrics))
+                }
+            }
+            .bind(host: address.host, port: address.port)
+            .get()
+    }
+}
+
+/// Per event loop state: its upstream pool and a cached copy of the route table.
+final class LoopContext: @unchecked Sendable {
+    let shared: GatewayServer.SharedState
+    let pool: UpstreamPool
+    private var cachedGeneration = -1
+    private var cachedTable = RouteTable()
+
+    init(eventLoop: EventLoop, shared: GatewayServer.SharedState) {
+        self.shared = shared
+        self.pool = UpstreamPool(eventLoop: eventLoop, timeouts: shared.configuration.timeouts,
+                                 maxIdlePerBackend: shared.configuration.maxIdleUpstreamConnectionsPerBackend)
+    }
+
+    /// Matches against the current route table; takes the lock only after an update.
+    func match(host: String, path: String) -> Route? {
+        let generation = shared.generation.load(ordering: .acquiring)
+        if generation != cachedGeneration {
+            cachedTable = shared.routeTable.withLockedValue { $0 }
+            cachedGeneration = generation
+        }
+        return cachedTable.match(host: host, path: path)
+    }
+}
+
+/// Serves `GET /metrics` in the Prometheus text format.
+final class MetricsHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let metrics: GatewayMetrics
+    private var path = ""
+
+    init(metrics: GatewayMetrics) {
+        self.metrics = metrics
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            path = head.uri
+        case .body:
+            break
+        case .end:
+            let found = path == "/metrics" || path.hasPrefix("/metrics?")
+            let body = context.channel.allocator.buffer(string: found ? metrics.render() : "ployz-gateway: only /metrics is served here\n")
+            let headers = HTTPHeaders([
+                ("content-type", found ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8"),
+                ("content-length", "\(body.readableBytes)"),
+            ])
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: found ? .ok : .notFound, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}

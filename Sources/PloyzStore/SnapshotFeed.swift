@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import NATSClient
+import PloyzModel
+
+/// Keeps a sidecar's snapshot file in step with the store: connects to NATS, runs `SnapshotSync`
+/// and saves every new snapshot atomically. It reconnects forever with backoff, so a sidecar that
+/// starts while NATS is down serves its last file and catches up when NATS is back.
+public struct SnapshotFeed: Sendable {
+    /// Where the store is and how to log in. The password is read from a file (0600) so that it
+    /// never shows in a process listing.
+    public struct Source: Sendable {
+        public var servers: [String]
+        public var user: String
+        public var passwordFile: String
+
+        public init(servers: [String], user: String, passwordFile: String) {
+            self.servers = servers
+            self.user = user
+            self.passwordFile = passwordFile
+        }
+
+        /// The password file's contents without the trailing newline.
+        public func password() throws -> String {
+            do {
+                return try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .newlines)
+            } catch {
+                throw FeedError("cannot read the NATS password file \(passwordFile): \(error.localizedDescription)")
+            }
+        }
+    }
+
+    public struct FeedError: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    public let source: Source
+    public let snapshotPath: String
+    public let logger: Logger
+
+    public init(source: Source, snapshotPath: String, logger: Logger) {
+        self.source = source
+        self.snapshotPath = snapshotPath
+        self.logger = logger
+    }
+
+    /// Runs until the task is cancelled.
+    public func run() async {
+        var delay = Duration.milliseconds(250)
+        while !Task.isCancelled {
+            do {
+                let store = try await ClusterStore.connect(servers: source.servers, user: source.user,
+                                                           password: try source.password(), name: "ployz-sidecar")
+                logger.info("store connected", metadata: ["servers": "\(source.servers.joined(separator: ","))"])
+                delay = .milliseconds(250)
+                defer { Task { await store.close() } }
+                try await SnapshotSync(store: store).run { snapshot in
+                    do { try snapshot.save(to: snapshotPath) } catch {
+                        logger.error("snapshot not saved", metadata: ["path": "\(snapshotPath)", "error": "\(error)"])
+                    }
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("store feed interrupted; serving the last snapshot", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+            }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import Testing
+import PloyzModel
+import WireGuard
+@testable import PloyzDaemon
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Several real nodes (ployzd, wireguard-go, nats-server) in namespaces on one test LAN.
+@Suite(.serialized, .enabled(if: TestEnvironment.canRunDaemons, "needs root and a built ployzd"))
+struct ClusterIntegrationTests {
+    /// A LAN with `count` started nodes, always cleaned up.
+    func withLAN(_ count: Int, deadFirst: Set<Int> = [], _ body: (TestLAN, [TestNode]) throws -> Void) throws {
+        let lan = try TestLAN()
+        defer { lan.cleanup() }
+        var nodes: [TestNode] = []
+        for index in 0..<count {
+            let node = try lan.addNode(deadFirst: deadFirst.contains(index))
+            try node.startDaemon()
+            nodes.append(node)
+        }
+        try body(lan, nodes)
+    }
+
+    /// Error text of a refused call, or nil when it succeeded.
+    func refusal(_ body: () throws -> Void) -> ControlError? {
+        do { try body() } catch let error as ControlError { return error } catch { return ControlError(.failed, "\(error)") }
+        return nil
+    }
+
+    @Test func threeNodesJoinPingAndShareTheStore() throws {
+        try withLAN(3) { _, nodes in
+            _ = try nodes[0].client.call(.meshInit, .init(name: "cl"))
+            let joined1 = try nodes[1].join(try nodes[0].invite())
+            #expect(joined1.contains("tunnel up"), "\(joined1)")
+            #expect(joined1.contains("store reached"), "\(joined1)")
+            #expect(joined1.hasSuffix("ready"), "\(joined1)")
+            // The second invite comes from the member that just joined.
+            let joined2 = try nodes[2].join(try nodes[1].invite())
+            #expect(joined2.contains("synced 2 peers"), "\(joined2)")
+
+            let statuses = try nodes.map { try $0.status() }
+            #expect(Set(statuses.map(\.subnet)).count == 3)
+            for (index, node) in nodes.enumerated() {
+                let status = statuses[index]
+                #expect(status.peers.count == 2, "node \(index) peers: \(status.peers)")
+                for (other, peer) in statuses.enumerated() where other != index {
+                    #expect(node.ping(peer.nodeAddress), "node \(index) -> \(peer.nodeAddress)")
+                    #expect(node.ping(peer.overlayIPv6), "node \(index) -> \(peer.overlayIPv6)")
+                    let listed = try #require(status.peers.first { $0.overlayIPv6 == peer.overlayIPv6 })
+                    #expect(listed.subnet == peer.subnet)
+                    #expect(listed.lastHandshake != nil)
+                    #expect(listed.endpoint?.hasPrefix("192.168.77.") == true, "\(listed)")
+                }
+                #expect(try node.client.call(.meshReady).ready?.ready == true)
+            }
+
+            // A record written through one node is read through the others.
+            _ = try nodes[2].client.call(.serviceSet, .init(service: ServiceRecord(name: "web", ports: [ServicePort(name: "http", port: 80)])))
+            for node in nodes {
+                let names = try node.client.call(.serviceList).services?.map(\.name) ?? []
+                #expect(names.contains("web"), "\(names)")
+            }
+
+            // A node that stops is removed from every peer.
+            _ = try nodes[2].client.call(.meshStop, .init(force: true))
+            let gone = statuses[2].publicKey
+            for node in nodes.prefix(2) {
+                #expect(waitUntil(.seconds(10)) { ((try? node.status().peers.map(\.publicKey)) ?? [gone]).contains(gone) == false })
+            }
+        }
+    }
+
+    @Test func refusedTokensChangeNothing() throws {
+        try withLAN(3) { _, nodes in
+            _ = try nodes[0].client.call(.meshInit, .init(name: "cl"))
+            let token = try nodes[0].invite()
+
+            // Tampered: one character of the signature changed.
+            var tampered = Array(token)
+            tampered[tampered.count - 3] = tampered[tampered.count - 3] == "A" ? "B" : "A"
+            let badSignature = refusal { _ = try nodes[1].join(String(tampered)) }
+            #expect(badSignature?.kind == .usage, "\(String(describing: badSignature))")
+            #expect(badSignature?.message.contains("verifying token") == true, "\(String(describing: badSignature))")
+            #expect(nodes[1].networkNames.isEmpty)
+
+            // Expired.
+            let shortLived = try nodes[0].invite(ttl: 1)
+            usleep(1_500_000)
+            let expired = refusal { _ = try nodes[1].join(shortLived) }
+            #expect(expired?.message.contains("expired") == true, "\(String(describing: expired))")
+            #expect(nodes[1].networkNames.isEmpty)
+
+            // Used once, then refused.
+            _ = try nodes[1].join(token)
+            let peersBefore = try nodes[0].status().peers.map(\.publicKey).sorted()
+            let reused = refusal { _ = try nodes[2].join(token) }
+            #expect(reused?.kind == .usage, "\(String(describing: reused))")
+            #expect(reused?.message.contains("already used") == true, "\(String(describing: reused))")
+            #expect(nodes[2].networkNames.isEmpty)
+            #expect(!Link.exists(nodes[2].interface, netns: nodes[2].namespace))
+            #expect(waitUntil(.seconds(3)) { (try? nodes[0].status().peers.map(\.publicKey).sorted()) == peersBefore })
+
+            // Another network: node 2 has its own network; a token of the first is refused.
+            _ = try nodes[2].client.call(.meshInit, .init(name: "other"))
+            let foreign = refusal { _ = try nodes[2].join(try nodes[0].invite()) }
+            #expect(foreign?.kind == .usage, "\(String(describing: foreign))")
+            #expect(foreign?.message.contains("belongs to network \"other\"") == true, "\(String(describing: foreign))")
+            #expect(nodes[2].networkNames == ["other"])
+            #expect(try nodes[2].status().peers.isEmpty)
+        }
+    }
+
+    @Test func eightSimultaneousJoinsWithInvitesFromTwoMembersGetDistinctSubnets() throws {
+        try withLAN(10) { _, nodes in
+            _ = try nodes[0].client.call(.meshInit, .init(name: "cl"))
+            _ = try nodes[1].join(try nodes[0].invite())
+            let tokens = LockedList<String>()
+            let failures = LockedList<String>()
+            try simultaneously(8) { index in
+                do { tokens.append(try nodes[index % 2].invite()) } catch { failures.append("invite: \(error)") }
+            }
+            #expect(failures.all.isEmpty, "\(failures.all)")
+            let issued = tokens.all
+            #expect(Set(try issued.map { try InviteToken.decode($0).subnet }).count == 8)
+            try simultaneously(8) { index in
+                guard index < issued.count else { return }
+                do { _ = try nodes[2 + index].join(issued[index]) } catch { failures.append("join node \(2 + index): \(error)") }
+            }
+            #expect(failures.all.isEmpty, "\(failures.all)")
+            let subnets = try nodes.map { try $0.status().subnet }
+            #expect(Set(subnets).count == 10, "\(subnets)")
+        }
+    }
+
+    @Test func aDeadFirstEndpointIsPassedOverWithoutIntervention() throws {
+        try withLAN(3, deadFirst: [1]) { _, nodes in
+            let advertised = EndpointPolicy.order(LocalAddresses.enumerate(netns: nodes[1].namespace).map(\.candidate), port: 51820)
+            #expect(advertised.first?.hasPrefix("192.168.66.") == true, "\(advertised)")
+            #expect(advertised.count == 2, "\(advertised)")
+            _ = try nodes[0].client.call(.meshInit, .init(name: "cl"))
+            _ = try nodes[1].join(try nodes[0].invite())
+            _ = try nodes[2].join(try nodes[0].invite())
+            let statuses = try nodes.map { try $0.status() }
+            for (index, node) in nodes.enumerated() {
+                for (other, peer) in statuses.enumerated() where other != index {
+                    #expect(waitUntil(.seconds(40)) { node.ping(peer.nodeAddress) }, "node \(index) -> \(peer.nodeAddress)")
+                }
+            }
+            for index in [0, 2] {
+                let peer = try #require(try nodes[index].status().peers.first { $0.publicKey == statuses[1].publicKey })
+                #expect(peer.endpoint?.hasPrefix("192.168.77.") == true, "\(peer)")
+            }
+        }
+    }
+
+    /// Kills a member that does not serve the store: the others keep writing and reading; the
+    /// member comes back (its daemon resumes the network), converges and reads what was written.
+    /// (Nodes use the first member's nats-server until NATS runs clustered: see the report.)
+    @Test func aKilledMemberComesBackAndReadsWhatWasWritten() throws {
+        try withLAN(3) { _, nodes in
+            _ = try nodes[0].client.call(.meshInit, .init(name: "cl"))
+            _ = try nodes[1].join(try nodes[0].invite())
+            _ = try nodes[2].join(try nodes[1].invite())
+            nodes[2].killEverything()
+            for (index, name) in ["while-away-1", "while-away-2"].enumerated() {
+                _ = try nodes[index].client.call(.serviceSet, .init(service: ServiceRecord(name: name)))
+            }
+            for node in nodes.prefix(2) {
+                let names = try node.client.call(.serviceList).services?.map(\.name) ?? []
+                #expect(names.contains("while-away-1") && names.contains("while-away-2"), "\(names)")
+            }
+            try nodes[2].startDaemon()
+            #expect(waitUntil(.seconds(30)) { (try? nodes[2].client.call(.meshReady).ready?.ready) == true },
+                    "\(String(describing: try? nodes[2].client.call(.meshReady).ready))")
+            let names = try nodes[2].client.call(.serviceList).services?.map(\.name) ?? []
+            #expect(names.contains("while-away-1") && names.contains("while-away-2"), "\(names)")
+            let back = try nodes[2].status()
+            #expect(back.peers.count == 2)
+            for peer in try nodes.prefix(2).map({ try $0.status() }) {
+                #expect(waitUntil(.seconds(20)) { nodes[2].ping(peer.nodeAddress) }, "-> \(peer.nodeAddress)")
+            }
+        }
+    }
+}

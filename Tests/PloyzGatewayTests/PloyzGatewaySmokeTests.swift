@@ -1,6 +1,0 @@
-import Testing
-@testable import PloyzGateway
-
-@Test func PloyzGatewayModuleLinks() {
-    #expect(Bool(true))
-}

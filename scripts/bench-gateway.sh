@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Gateway benchmark: wrk -t2 -c64 -d10s against one upstream, side by side in one run:
+#   direct to the upstream (the limit), through ployz-gateway (gateway_threads = 2),
+#   through nginx (2 workers, upstream keep-alive) and through Caddy reverse_proxy.
+# Prints requests/s and p99 for each, and the ratios to nginx.
+#
+# Usage: scripts/bench-gateway.sh [--profile]
+#   --profile  also record ployz-gateway with perf during its run and print the hottest symbols.
+# Takes /tmp/ployz-bench.lock itself, so two benchmarks never run at once. When wrapping it in flock
+# yourself, set PLOYZ_BENCH_LOCKED=1 (a nested flock on the same file would wait forever):
+#   PLOYZ_BENCH_LOCKED=1 flock /tmp/ployz-bench.lock scripts/bench-gateway.sh
+# BENCH_DURATION=30s lengthens the measured runs; BENCH_KEEP=1 keeps the temp dir (configs, logs).
+set -euo pipefail
+
+if [[ "${PLOYZ_BENCH_LOCKED:-}" != 1 ]]; then
+    export PLOYZ_BENCH_LOCKED=1
+    exec flock /tmp/ployz-bench.lock "$0" "$@"
+fi
+
+PROFILE=0
+[[ "${1:-}" == "--profile" ]] && PROFILE=1
+DURATION="${BENCH_DURATION:-10s}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+TEMPLATES="$ROOT/scripts/bench/gateway"
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx)
+command -v caddy >/dev/null || need+=(caddy)
+((PROFILE)) && { command -v perf >/dev/null || need+=(linux-perf); }
+if ((${#need[@]})); then
+    echo "installing ${need[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
+fi
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+
+echo "building ployz-gateway (release)"
+# Other engineers edit the shared tree while this builds; a "modified during the build" race is retried.
+for attempt in 1 2 3 4 5; do
+    if (cd "$ROOT" && swift build -c release --product ployz-gateway >"/tmp/ployz-bench-gateway-build.log" 2>&1); then break; fi
+    grep -q "modified during the build" /tmp/ployz-bench-gateway-build.log && ((attempt < 5)) && continue
+    grep -E "error" /tmp/ployz-bench-gateway-build.log | head -20 >&2
+    exit 1
+done
+GATEWAY="$(cd "$ROOT" && swift build -c release --show-bin-path)/ployz-gateway"
+
+WORK="$(mktemp -d /tmp/ployz-bench-gateway.XXXXXX)"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    for conf in "$WORK"/nginx-*.conf; do
+        [[ -f "$conf" ]] && "$NGINX" -c "$conf" -s stop 2>/dev/null || true
+    done
+    [[ -n "${BENCH_KEEP:-}" ]] || rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+render() { sed -e "s|@WORK@|$WORK|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" -e "s|@PORT@|$2|g" "$TEMPLATES/$1"; }
+wait_http() {
+    for _ in $(seq 1 100); do
+        curl -sf -o /dev/null "http://127.0.0.1:$1/" && return 0
+        sleep 0.1
+    done
+    echo "nothing answers on 127.0.0.1:$1" >&2
+    return 1
+}
+
+UPSTREAM_PORT=$(free_port)
+GATEWAY_PORT=$(free_port)
+NGINX_PORT=$(free_port)
+CADDY_PORT=$(free_port)
+
+# Upstream: nginx answering a small static body (fast enough to be the limit, not the bottleneck).
+render nginx-upstream.conf "$UPSTREAM_PORT" > "$WORK/nginx-upstream.conf"
+"$NGINX" -c "$WORK/nginx-upstream.conf"
+wait_http "$UPSTREAM_PORT"
+
+# ployz-gateway: one route for any host to the upstream.
+render snapshot.json "$UPSTREAM_PORT" > "$WORK/snapshot.json"
+"$GATEWAY" --snapshot "$WORK/snapshot.json" --listen "127.0.0.1:$GATEWAY_PORT" --threads 2 >"$WORK/gateway.log" 2>&1 &
+GATEWAY_PID=$!
+PIDS+=("$GATEWAY_PID")
+wait_http "$GATEWAY_PORT"
+
+render nginx-proxy.conf "$NGINX_PORT" > "$WORK/nginx-proxy.conf"
+"$NGINX" -c "$WORK/nginx-proxy.conf"
+wait_http "$NGINX_PORT"
+
+render Caddyfile "$CADDY_PORT" > "$WORK/Caddyfile"
+XDG_DATA_HOME="$WORK" XDG_CONFIG_HOME="$WORK" caddy run --config "$WORK/Caddyfile" --adapter caddyfile >"$WORK/caddy.log" 2>&1 &
+PIDS+=($!)
+wait_http "$CADDY_PORT"
+
+# "1.23ms" / "850.00us" / "1.02s" -> milliseconds
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0
+        if (v ~ /us$/) n = n / 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n = n * 1000
+        printf "%.3f", n }'
+}
+
+declare -A RPS P99
+run() {
+    local name=$1 port=$2
+    wrk -t2 -c64 -d2s "http://127.0.0.1:$port/" >/dev/null # warm up pools and caches
+    local profile_pid=""
+    if ((PROFILE)) && [[ "$name" == ployz-gateway ]]; then
+        perf record -F 999 -g -p "$GATEWAY_PID" -o "$WORK/perf.data" -- sleep 8 >/dev/null 2>&1 &
+        profile_pid=$!
+    fi
+    local out
+    out=$(wrk -t2 -c64 -d"$DURATION" --latency "http://127.0.0.1:$port/")
+    [[ -n "$profile_pid" ]] && wait "$profile_pid" || true
+    local errors
+    errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" || true)
+    [[ -n "$errors" ]] && echo "  $name: $errors"
+    RPS[$name]=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+    P99[$name]=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+}
+
+echo "wrk -t2 -c64 -d$DURATION, upstream nginx on 127.0.0.1:$UPSTREAM_PORT, $(nproc) cores"
+run direct "$UPSTREAM_PORT"
+run ployz-gateway "$GATEWAY_PORT"
+run nginx "$NGINX_PORT"
+run caddy "$CADDY_PORT"
+
+printf "\n%-15s %12s %10s %12s %12s\n" target "requests/s" "p99 ms" "rps/nginx" "p99/nginx"
+for name in direct ployz-gateway nginx caddy; do
+    printf "%-15s %12.0f %10.3f %12s %12s\n" "$name" "${RPS[$name]}" "${P99[$name]}" \
+        "$(awk -v a="${RPS[$name]}" -v b="${RPS[nginx]}" 'BEGIN { printf "%.2fx", a / b }')" \
+        "$(awk -v a="${P99[$name]}" -v b="${P99[nginx]}" 'BEGIN { printf "%.2fx", a / b }')"
+done
+
+if ((PROFILE)) && [[ -f "$WORK/perf.data" ]]; then
+    echo
+    echo "ployz-gateway profile (self time, top symbols):"
+    perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --percent-limit 1.5 --stdio 2>/dev/null \
+        | grep -E "^ +[0-9]" | head -40
+fi
