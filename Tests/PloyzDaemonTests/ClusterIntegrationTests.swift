@@ -63,6 +63,16 @@ struct ClusterIntegrationTests {
                 #expect(names.contains("web"), "\(names)")
             }
 
+            // DNS: a name registered through the third node is answered by the second node's DNS,
+            // asked from the first over the overlay.
+            _ = try nodes[2].client.call(.instanceSet, .init(instance: InstanceRecord(id: "web-1", service: "web", machine: "", address: statuses[2].nodeAddress)))
+            let answered = waitUntil(.seconds(10)) {
+                runCommand("/usr/sbin/ip", ["netns", "exec", nodes[0].namespace, "dig", "+short", "+time=1", "+tries=1",
+                                            "@\(statuses[1].overlayIPv6)", "web.default.ployz.internal", "A"],
+                           timeout: .seconds(5)).output.trimmingCharacters(in: .whitespacesAndNewlines) == statuses[2].nodeAddress
+            }
+            #expect(answered, "node 2's DNS did not serve the instance registered through node 3")
+
             // A node that stops is removed from every peer.
             _ = try nodes[2].client.call(.meshStop, .init(force: true))
             let gone = statuses[2].publicKey

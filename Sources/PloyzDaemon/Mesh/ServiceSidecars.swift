@@ -58,7 +58,10 @@ struct ServiceSidecars: Sendable {
 
     private func natsArguments(_ record: NetworkRecord, overlay: IPv6Address) throws -> [String] {
         let passwordFile = try writeNATSPassword(record)
-        return ["--nats-url", "nats://[\(overlay)]:\(config.natsPort)", "--nats-user", record.natsUser, "--nats-password-file", passwordFile]
+        // A node without its own nats-server (joined while the store is a single node) follows the
+        // store node's, like the daemon does.
+        let servers = record.storeServers ?? [StoreURL.url(host: overlay.description, port: config.natsPort)]
+        return servers.flatMap { ["--nats-url", $0] } + ["--nats-user", record.natsUser, "--nats-password-file", passwordFile]
     }
 
     /// The gateway on `gateway_listen_addr` (and `gateway_https_listen_addr`), with the static
