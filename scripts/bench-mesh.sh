@@ -8,8 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "bench-mesh: run as root (network namespaces)" >&2; exit 1; }
 scripts/deps.sh
-swift build -c release --product ployzd >/dev/null
-swift build -c release --product ployzctl >/dev/null
+# ployzd starts its sidecars from its own folder, so they are built too.
+for product in ployzd ployzctl ployz-dns ployz-gateway; do
+  swift build -c release --product "$product" >/dev/null
+done
 bin=$(swift build -c release --show-bin-path)
 
 ns=pzbench$$
@@ -36,7 +38,10 @@ python3 - "$bin/ployzctl" "$sock" "$dir" <<'PY'
 import subprocess, sys, time, os, glob
 ctl, sock, d = sys.argv[1:4]
 def run(*args, check=True):
-    return subprocess.run([ctl, "--socket", sock, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=check)
+    done = subprocess.run([ctl, "--socket", sock, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if check and done.returncode != 0:
+        sys.exit(f"bench-mesh: ployzctl {' '.join(args)}: {done.stderr.decode().strip()}")
+    return done
 
 t0 = time.perf_counter()
 run("mesh", "init", "bench")
