@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `scripts/bench-cluster.sh` (wrap it: flock /tmp/ployz-bench.lock scripts/bench-cluster.sh):
+# `scripts/bench-cluster.sh`:
 # the cluster's figures, release builds, nodes in network namespaces on a macvlan LAN.
 #   - time from `ployzctl mesh join` to ready (the command returns once the node is ready), p50 over 5
 #   - time for a changed machine record to reach every node's WireGuard config, 3 nodes, p50/p99
@@ -8,6 +8,11 @@
 # Targets (issue 4): join to ready < 3 s, propagation p99 < 250 ms. (1,000-peer diff: see
 # PeerPlanBenchmark.medianDiffMicroseconds, measured separately.)
 set -euo pipefail
+# Never two benchmarks at once: each takes /tmp/ployz-bench.lock (PLOYZ_BENCH_LOCKED=1 when the
+# caller holds it already).
+if [ -z "${PLOYZ_BENCH_LOCKED:-}" ]; then
+  exec env PLOYZ_BENCH_LOCKED=1 flock /tmp/ployz-bench.lock "$0" "$@"
+fi
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "bench-cluster: run as root (network namespaces)" >&2; exit 1; }
 swift build -c release --product ployzd >/dev/null

@@ -5,6 +5,11 @@
 #   - ployzd's idle RSS
 # Targets (issue 3): status p50 < 20 ms, init to ready < 3 s, idle RSS < 40 MiB.
 set -euo pipefail
+# Never two benchmarks at once: each takes /tmp/ployz-bench.lock (PLOYZ_BENCH_LOCKED=1 when the
+# caller holds it already).
+if [ -z "${PLOYZ_BENCH_LOCKED:-}" ]; then
+  exec env PLOYZ_BENCH_LOCKED=1 flock /tmp/ployz-bench.lock "$0" "$@"
+fi
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "bench-mesh: run as root (network namespaces)" >&2; exit 1; }
 scripts/deps.sh

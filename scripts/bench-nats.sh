@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Benchmarks the Swift NATS client (nats-bench) against nats-py on the same workload and server:
 # publish throughput (128-byte payloads), request/reply p50/p99, sequential KV put/get ops/s.
-# Run under the team's benchmark lock: flock /tmp/ployz-bench.lock scripts/bench-nats.sh
 # Each client runs ROUNDS times, alternating, and the table shows each metric's median (the
 # machine is shared, so single runs are noisy).
 # Environment: MESSAGES, REQUESTS, KV_OPS, SIZE, ROUNDS override the workload; NATS_SERVER the binary.
 set -euo pipefail
+# Never two benchmarks at once: each takes /tmp/ployz-bench.lock (PLOYZ_BENCH_LOCKED=1 when the
+# caller holds it already).
+if [ -z "${PLOYZ_BENCH_LOCKED:-}" ]; then
+  exec env PLOYZ_BENCH_LOCKED=1 flock /tmp/ployz-bench.lock "$0" "$@"
+fi
 
 cd "$(dirname "$0")/.."
 MESSAGES=${MESSAGES:-1000000}
