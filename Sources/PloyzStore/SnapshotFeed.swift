@@ -70,3 +70,24 @@ public struct SnapshotFeed: Sendable {
         }
     }
 }
+
+extension SnapshotFileWatcher {
+    /// How a sidecar serves: `feed` (when there is one) keeps the snapshot file in step with the
+    /// store, and this watcher is the one path from the file to `onChange`, so what is served is
+    /// always what the file, the last-good cache, holds. Runs until cancelled.
+    public func run(feedingFrom feed: SnapshotFeed?, onChange: @escaping @Sendable (ClusterSnapshot) -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            if let feed { group.addTask { await feed.run() } }
+            group.addTask { await self.run(onChange: onChange) }
+        }
+    }
+}
+
+extension SnapshotFeed {
+    /// The feed a sidecar's `--nats-url`, `--nats-user` and `--nats-password-file` describe; nil
+    /// without servers (the sidecar then serves its snapshot file alone).
+    public init?(servers: [String], user: String, passwordFile: String?, snapshotPath: String, logger: Logger) {
+        guard !servers.isEmpty, let passwordFile else { return nil }
+        self.init(source: Source(servers: servers, user: user, passwordFile: passwordFile), snapshotPath: snapshotPath, logger: logger)
+    }
+}

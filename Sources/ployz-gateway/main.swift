@@ -76,15 +76,8 @@ struct PloyzGatewayCommand: AsyncParsableCommand {
         } catch {
             Self.fail("cannot listen: \(error)")
         }
-        // The store feed writes the snapshot file; the watcher is the one path into the server, so
-        // what is served is always what the file (the last-good cache) holds.
-        let feed = natsPasswordFile.map {
-            SnapshotFeed(source: .init(servers: natsURLs, user: natsUser, passwordFile: $0), snapshotPath: snapshot, logger: logger)
-        }
-        await withTaskGroup(of: Void.self) { group in
-            if let feed, !natsURLs.isEmpty { group.addTask { await feed.run() } }
-            group.addTask { await watcher.run { server.update(snapshot: $0) } }
-        }
+        let feed = SnapshotFeed(servers: natsURLs, user: natsUser, passwordFile: natsPasswordFile, snapshotPath: snapshot, logger: logger)
+        await watcher.run(feedingFrom: feed) { server.update(snapshot: $0) }
     }
 
     /// Prints one line and exits with status 2 (a configuration the gateway cannot start with).
