@@ -36,8 +36,11 @@ public final class ClusterStore: Sendable {
     /// (R1 below three storage nodes, R3 from three).
     public func ensureAssets(replicas: Int) async throws {
         for bucket in StoreBucket.allCases {
+            // Reads go to each stream's leader: a replica that is still catching up (after the
+            // replicas were raised, or a member came back) must not answer with an old or empty
+            // value, or a node would not find the record it has just written through another.
             let config = KeyValueConfig(bucket: bucket.bucketName, history: bucket == .machines ? 5 : 1,
-                                        ttl: bucket == .locks ? Self.lockTTL : nil, replicas: replicas)
+                                        ttl: bucket == .locks ? Self.lockTTL : nil, replicas: replicas, allowDirect: false)
             let kv = try await ensure(stream: "KV_" + bucket.bucketName, replicas: replicas) {
                 try await self.js.createKeyValue(config)
             }
@@ -109,22 +112,12 @@ public final class ClusterStore: Sendable {
         try await self.bucket(bucket).delete(key)
     }
 
-    /// Every live record of a bucket, read with one watch (current values only).
+    /// Every live record of a bucket, read from the stream's leader (see
+    /// `KeyValue.currentEntries`): a record written through any member is in the answer.
     public func all<R: Decodable & Sendable>(_ type: R.Type, in bucket: StoreBucket) async throws -> [String: R] {
-        let watcher = try await self.bucket(bucket).watch()
-        defer { watcher.stop() }
         var records: [String: R] = [:]
-        for try await event in watcher {
-            switch event {
-            case .entry(let entry):
-                if entry.operation == .put {
-                    records[entry.key] = try Self.decode(type, entry)
-                } else {
-                    records[entry.key] = nil
-                }
-            case .initialValuesDone:
-                return records
-            }
+        for entry in try await self.bucket(bucket).currentEntries() {
+            records[entry.key] = try Self.decode(type, entry)
         }
         return records
     }

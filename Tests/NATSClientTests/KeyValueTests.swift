@@ -4,6 +4,33 @@ import Testing
 @testable import NATSClient
 
 @Suite(.serialized) struct KeyValueTests {
+    /// The leader-read listing: every key's latest live value, deleted and purged keys left out,
+    /// across more subjects than one page holds, with and without direct reads.
+    @Test func currentEntriesListsLiveKeysFromTheLeader() async throws {
+        let server = try await TestServer()
+        defer { server.shutdown() }
+        let nc = try await server.connect()
+        defer { Task { await nc.close() } }
+        let js = nc.jetStream()
+        for direct in [true, false] {
+            let kv = try await js.createKeyValue(KeyValueConfig(bucket: "list\(direct)", history: 3, allowDirect: direct))
+            #expect(try await js.streamInfo("KV_list\(direct)").config.allowDirect == direct)
+            #expect(try await kv.currentEntries().isEmpty)
+            for i in 0..<300 { try await kv.put("k.\(i)", "v\(i)") }
+            try await kv.put("k.7", "latest")
+            try await kv.delete("k.8")
+            try await kv.purge("k.9")
+            let entries = try await kv.currentEntries()
+            #expect(entries.count == 298)
+            let values = Dictionary(uniqueKeysWithValues: entries.map { ($0.key, $0.string) })
+            #expect(values["k.7"] == "latest" && values["k.299"] == "v299")
+            #expect(values["k.8"] == nil && values["k.9"] == nil)
+        }
+        await #expect(throws: NATSError.bucketNotFound("absent")) {
+            _ = try await KeyValue(bucket: "absent", js: js, allowDirect: false).currentEntries()
+        }
+    }
+
     @Test func putGetCreateUpdateDeletePurge() async throws {
         let server = try await TestServer()
         defer { server.shutdown() }

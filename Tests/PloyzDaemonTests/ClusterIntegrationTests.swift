@@ -53,7 +53,16 @@ struct ClusterIntegrationTests {
                     #expect(listed.lastHandshake != nil)
                     #expect(listed.endpoint?.hasPrefix("192.168.77.") == true, "\(listed)")
                 }
-                #expect(try node.client.call(.meshReady).ready?.ready == true)
+                let report = try node.client.call(.meshReady).ready
+                #expect(report?.ready == true, "node \(index): \(String(describing: report?.checks.filter { !$0.ok }))")
+            }
+
+            // Every nats-server routes to the other two over the overlay.
+            let overlays = statuses.map(\.overlayIPv6)
+            for (index, node) in nodes.enumerated() {
+                let others = Set(overlays.enumerated().filter { $0.offset != index }.map(\.element))
+                #expect(waitUntil(.seconds(20)) { node.natsRouteAddresses == others },
+                        "node \(index) routes: \(node.natsRouteAddresses), expected \(others)")
             }
 
             // A record written through one node is read through the others.
@@ -165,31 +174,44 @@ struct ClusterIntegrationTests {
         }
     }
 
-    /// Kills a member that does not serve the store: the others keep writing and reading; the
-    /// member comes back (its daemon resumes the network), converges and reads what was written.
-    /// (Nodes use the first member's nats-server until NATS runs clustered: see the report.)
+    /// Kills the first member (the one whose store the others joined through) entirely: the other
+    /// two keep writing and reading, because every asset has three replicas; the member comes back
+    /// (its daemon resumes the network), converges and reads what was written while it was away.
     @Test func aKilledMemberComesBackAndReadsWhatWasWritten() throws {
         try withLAN(3) { _, nodes in
             _ = try nodes[0].client.call(.meshInit, .init(name: "cl"))
             _ = try nodes[1].join(try nodes[0].invite())
             _ = try nodes[2].join(try nodes[1].invite())
-            nodes[2].killEverything()
-            for (index, name) in ["while-away-1", "while-away-2"].enumerated() {
-                _ = try nodes[index].client.call(.serviceSet, .init(service: ServiceRecord(name: name)))
+            let streams = ["KV_ployz_machines", "KV_ployz_services", "KV_ployz_network", "ployz_events"]
+            let replicated = waitUntil(.seconds(30)) {
+                let seen = nodes.map(\.streamReplicas).reduce(into: [String: Int]()) { $0.merge($1) { max($0, $1) } }
+                return streams.allSatisfy { seen[$0] == 3 }
             }
-            for node in nodes.prefix(2) {
+            #expect(replicated, "\(nodes.map(\.streamReplicas))")
+            nodes[0].killEverything()
+            // Writes go on once the survivors elected new leaders (bounded).
+            for (index, name) in ["while-away-1", "while-away-2"].enumerated() {
+                let written = waitUntil(.seconds(30)) {
+                    (try? nodes[index + 1].client.call(.serviceSet, .init(service: ServiceRecord(name: name)))) != nil
+                }
+                #expect(written, "node \(index + 1) could not write \(name) with node 0 dead")
+            }
+            for node in nodes.suffix(2) {
                 let names = try node.client.call(.serviceList).services?.map(\.name) ?? []
                 #expect(names.contains("while-away-1") && names.contains("while-away-2"), "\(names)")
             }
-            try nodes[2].startDaemon()
-            #expect(waitUntil(.seconds(30)) { (try? nodes[2].client.call(.meshReady).ready?.ready) == true },
-                    "\(String(describing: try? nodes[2].client.call(.meshReady).ready))")
-            let names = try nodes[2].client.call(.serviceList).services?.map(\.name) ?? []
-            #expect(names.contains("while-away-1") && names.contains("while-away-2"), "\(names)")
-            let back = try nodes[2].status()
+            try nodes[0].startDaemon()
+            #expect(waitUntil(.seconds(40)) { (try? nodes[0].client.call(.meshReady).ready?.ready) == true },
+                    "\(String(describing: try? nodes[0].client.call(.meshReady).ready))")
+            let read = waitUntil(.seconds(20)) {
+                let names = (try? nodes[0].client.call(.serviceList).services?.map(\.name)) ?? []
+                return names.contains("while-away-1") && names.contains("while-away-2")
+            }
+            #expect(read, "node 0 did not read what was written while it was away")
+            let back = try nodes[0].status()
             #expect(back.peers.count == 2)
-            for peer in try nodes.prefix(2).map({ try $0.status() }) {
-                #expect(waitUntil(.seconds(20)) { nodes[2].ping(peer.nodeAddress) }, "-> \(peer.nodeAddress)")
+            for peer in try nodes.suffix(2).map({ try $0.status() }) {
+                #expect(waitUntil(.seconds(20)) { nodes[0].ping(peer.nodeAddress) }, "-> \(peer.nodeAddress)")
             }
         }
     }

@@ -102,6 +102,37 @@ extension TestNode {
         }
     }
 
+    /// A JSON document from the node's nats-server monitoring port (127.0.0.1:8222 in its
+    /// namespace), or nil when it does not answer.
+    func natsMonitor(_ path: String) -> [String: Any]? {
+        let result = runCommand("/usr/sbin/ip", ["netns", "exec", namespace, "/usr/bin/curl", "-s", "--max-time", "2",
+                                                 "http://127.0.0.1:8222\(path)"], timeout: .seconds(5))
+        guard result.status == 0, let data = result.output.data(using: .utf8) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+
+    /// The addresses this node's nats-server has routes with.
+    var natsRouteAddresses: Set<String> {
+        let routes = natsMonitor("/routez")?["routes"] as? [[String: Any]] ?? []
+        return Set(routes.compactMap { $0["ip"] as? String })
+    }
+
+    /// Replica count of each JetStream stream this node's server hosts: the leader plus the
+    /// followers that are current (caught up).
+    var streamReplicas: [String: Int] {
+        let accounts = natsMonitor("/jsz?accounts=true&streams=true")?["account_details"] as? [[String: Any]] ?? []
+        var replicas: [String: Int] = [:]
+        for account in accounts {
+            for stream in account["stream_detail"] as? [[String: Any]] ?? [] {
+                guard let name = stream["name"] as? String else { continue }
+                let followers = ((stream["cluster"] as? [String: Any])?["replicas"] as? [[String: Any]] ?? [])
+                    .filter { $0["current"] as? Bool == true }
+                replicas[name] = max(replicas[name] ?? 0, followers.count + 1)
+            }
+        }
+        return replicas
+    }
+
     /// The locally known networks.
     var networkNames: [String] {
         LocalNetworks(paths: DaemonPaths(dataDir: dataDir, runtimeDir: runtimeDir, socketPath: socketPath)).names()

@@ -5,10 +5,10 @@ import PloyzModel
 @Suite struct NATSServerConfigTests {
     let overlay = IPv6Address("fd01:203:405:607:809:a0b:c0d:e0f")!
 
-    func config(routes: [String] = []) -> NATSServerConfig {
+    func config(clustered: Bool = false) -> NATSServerConfig {
         NATSServerConfig(serverName: "m1", overlayAddress: overlay, clientPort: 4222, monitorPort: 8222,
                          storeDir: "/var/lib/ployz/networks/a/nats", user: "ployz", password: "p\"w",
-                         clusterName: "net1", clusterPort: 6222, routes: routes)
+                         clusterName: "net1", clusterPort: 6222, clustered: clustered)
     }
 
     @Test func rendersListenersAuthAndJetStream() {
@@ -27,12 +27,37 @@ import PloyzModel
         #expect(!config().render().contains("cluster {"))
     }
 
-    @Test func routesAddTheClusterBlock() {
-        let text = config(routes: ["nats-route://[fd00::2]:6222"]).render()
+    @Test func clusteredAddsTheClusterBlockWithRoutesFromTheIncludedFile() {
+        let text = config(clustered: true).render()
         #expect(text.contains("cluster {"))
         #expect(text.contains("name: \"net1\""))
         #expect(text.contains("listen: \"[fd01:203:405:607:809:a0b:c0d:e0f]:6222\""))
-        #expect(text.contains("\"nats-route://[fd00::2]:6222\""))
+        #expect(text.contains("include \"nats-routes.conf\""))
+        // Routes live only in the included file, so that changing them leaves this file (and the
+        // sidecar's spec hash) unchanged.
+        #expect(!text.contains("nats-route://"))
+    }
+
+    @Test func routesFileListsOtherMembersSortedWithEncodedCredentials() {
+        let peers = [IPv6Address("fd00::3")!, overlay, IPv6Address("fd00::2")!, IPv6Address("fd00::3")!]
+        let text = config(clustered: true).renderRoutes(to: peers)
+        let routes = text.split(separator: "\n").filter { $0.contains("nats-route://") }
+        #expect(routes == ["  \"nats-route://ployz:p%22w@[fd00::2]:6222\"", "  \"nats-route://ployz:p%22w@[fd00::3]:6222\""])
+        #expect(text.contains("routes: ["))
+        #expect(config().renderRoutes(to: peers.reversed()) == config().renderRoutes(to: peers))
+    }
+
+    @Test func routePeersAndReplicasFollowTheMembers() {
+        func machine(_ id: String, _ last: Int, _ lifecycle: MachineRecord.Lifecycle) -> MachineRecord {
+            MachineRecord(id: id, name: id, publicKey: WireGuardKeyPair.generate().publicKey,
+                          subnet: IPv4CIDR("10.210.\(last).0/24")!, endpoints: [], lifecycle: lifecycle)
+        }
+        let machines = [machine("a", 0, .active), machine("b", 1, .active), machine("c", 2, .pending), machine("d", 3, .stopped)]
+        let peers = MeshController.routePeers(machines, ownID: "a")
+        #expect(Set(peers) == Set([machines[1].overlayIPv6, machines[3].overlayIPv6]))
+        #expect(MeshController.desiredReplicas(Array(machines.prefix(2))) == 1)
+        #expect(MeshController.desiredReplicas(Array(machines.prefix(3))) == 1, "a pending invite is not a member yet")
+        #expect(MeshController.desiredReplicas(machines) == 3)
     }
 
     @Test func renderingIsDeterministic() {

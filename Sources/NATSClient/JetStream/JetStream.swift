@@ -77,6 +77,34 @@ public struct JetStream: Sendable {
         }
     }
 
+    /// The subjects stored in a stream that match `filter`, with their message counts, read from
+    /// the stream's leader (`STREAM.INFO` with `subjects_filter`, every page); throws `streamNotFound`.
+    public nonisolated(nonsending) func streamSubjects(_ name: String, filter: String) async throws -> [String: UInt64] {
+        struct Request: Encodable {
+            var subjectsFilter: String
+            var offset: Int
+            enum CodingKeys: String, CodingKey { case subjectsFilter = "subjects_filter"; case offset }
+        }
+        struct Response: Decodable {
+            struct State: Decodable { var subjects: [String: UInt64]? }
+            var state: State
+            var total: Int?
+        }
+        try Self.validateName(name)
+        var subjects: [String: UInt64] = [:]
+        while true {
+            let page: Response
+            do {
+                page = try await call("STREAM.INFO.\(name)", json: Request(subjectsFilter: filter, offset: subjects.count), as: Response.self)
+            } catch NATSError.jetStream(let e) where e.errCode == 10059 {
+                throw NATSError.streamNotFound(name)
+            }
+            let found = page.state.subjects ?? [:]
+            subjects.merge(found) { $1 }
+            guard let total = page.total, !found.isEmpty, subjects.count < total else { return subjects }
+        }
+    }
+
     /// Deletes a stream and its messages; throws `streamNotFound`.
     public nonisolated(nonsending) func deleteStream(_ name: String) async throws {
         try Self.validateName(name)

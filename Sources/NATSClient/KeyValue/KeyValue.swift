@@ -19,10 +19,15 @@ public struct KeyValueConfig: Sendable {
     public var storage: StorageType
     /// Copies kept in a cluster (1, 3 or 5).
     public var replicas: Int
+    /// Whether any replica may answer reads (direct get: faster, but a replica that is still
+    /// catching up answers with what it has). False sends every read to the stream leader.
+    public var allowDirect: Bool
 
     /// Memberwise initializer; omitted arguments take the defaults shown.
     public init(bucket: String, description: String? = nil, history: Int = 1, ttl: Duration? = nil,
-                maxValueSize: Int32 = -1, maxBytes: Int64 = -1, storage: StorageType = .file, replicas: Int = 1) {
+                maxValueSize: Int32 = -1, maxBytes: Int64 = -1, storage: StorageType = .file, replicas: Int = 1,
+                allowDirect: Bool = true) {
+        self.allowDirect = allowDirect
         self.bucket = bucket
         self.description = description
         self.history = history
@@ -258,6 +263,24 @@ public struct KeyValue: Sendable {
         return entries
     }
 
+    /// Every key's current entry, read from the stream's leader: the subjects first, then each
+    /// key's last value (from the leader too unless the bucket allows direct reads). Unlike a
+    /// watch, whose consumer may sit on a replica that is still catching up, this sees every
+    /// write that was acknowledged before it started. One request per key: for small buckets.
+    public nonisolated(nonsending) func currentEntries() async throws -> [KVEntry] {
+        let subjects: [String: UInt64]
+        do {
+            subjects = try await js.streamSubjects(streamName, filter: subjectPrefix + ">")
+        } catch NATSError.streamNotFound {
+            throw NATSError.bucketNotFound(bucket)
+        }
+        var entries: [KVEntry] = []
+        for subject in subjects.keys.sorted() {
+            if let entry = try await get(String(subject.dropFirst(subjectPrefix.count))) { entries.append(entry) }
+        }
+        return entries
+    }
+
     /// Watches keys matching `keys` (wildcards `*`, `>`): current values first (all history with
     /// `includeHistory`), then `.initialValuesDone`, then live updates including deletes.
     /// Survives reconnects without gaps or duplicates.
@@ -379,7 +402,7 @@ extension JetStream {
             retention: .limits, maxBytes: config.maxBytes, maxAge: config.ttl ?? .zero,
             maxMsgsPerSubject: Int64(config.history), maxMsgSize: config.maxValueSize, storage: config.storage,
             discard: .new, replicas: config.replicas, duplicateWindow: duplicateWindow, allowRollupHeaders: true,
-            denyDelete: true, allowDirect: true)
+            denyDelete: true, allowDirect: config.allowDirect)
         let info = try await createStream(stream)
         return KeyValue(bucket: config.bucket, js: self, allowDirect: info.config.allowDirect)
     }

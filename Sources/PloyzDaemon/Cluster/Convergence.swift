@@ -29,6 +29,8 @@ actor Convergence {
     private(set) var synced = false
     private var rotation = EndpointRotation()
     private var tasks: [Task<Void, Never>] = []
+    /// While set, nothing is applied (the store is being moved and may read as empty or partial).
+    private var suspended = false
     private var watcher: KVWatcher?
 
     /// Where the machines last seen are kept, so that a restarted node can reach its peers (and
@@ -54,6 +56,10 @@ actor Convergence {
         tasks.append(Task { await self.watchLoop() })
         tasks.append(Task { await self.rotationLoop() })
     }
+
+    /// Holds (or releases) every change to the device, e.g. while the store is moved into the
+    /// NATS cluster: a store that reads empty for a moment must not remove the node's peers.
+    func setSuspended(_ value: Bool) { suspended = value }
 
     func stop() {
         for task in tasks { task.cancel() }
@@ -99,14 +105,24 @@ actor Convergence {
                             await apply()
                         }
                     case .initialValuesDone:
-                        if initial {
-                            initial = false
-                            machines = seen
-                            await apply()
-                            synced = true
+                        guard initial else { continue }
+                        // A view without this node's own record is incomplete: the consumer
+                        // sits on a replica still catching up, or the store is being moved.
+                        // Look again shortly instead of acting on it.
+                        if !seen.keys.contains(ownID) {
+                            logger.debug("machines view lacks this machine; reading again")
+                            throw ConvergenceRetry()
                         }
+                        initial = false
+                        machines = seen
+                        await apply()
+                        synced = true
                     }
                 }
+            } catch is ConvergenceRetry {
+                watcher?.stop()
+                try? await Task.sleep(for: .milliseconds(250))
+                continue
             } catch {
                 if Task.isCancelled { break }
                 logger.warning("machines watch failed; retrying", metadata: ["error": "\(error)"])
@@ -150,6 +166,12 @@ actor Convergence {
     /// Computes the desired peers and applies only the difference.
     func apply() async {
         let all = Array(machines.values)
+        // A store without this node's own record is not the store this node joined (a moved
+        // store before its import, a wiped one): acting on it would drop every peer.
+        guard !suspended, all.contains(where: { $0.id == ownID }) else {
+            if !suspended { logger.warning("the store has no record of this machine; peers left as they are") }
+            return
+        }
         do {
             let state = try await control.get()
             var desired = PeerSet.desired(machines: all, ownID: ownID, ownKey: state.publicKey, endpointIndex: rotation.index)
@@ -168,19 +190,31 @@ actor Convergence {
         } catch {
             logger.warning("cannot apply peers", metadata: ["error": "\(error)"])
         }
-        if let cachePath, let data = try? JSONEncoder.ployz.encode(all.sorted { $0.id < $1.id }) {
-            try? AtomicFile.write(data, to: cachePath, mode: 0o600)
-        }
+        if let cachePath { try? Self.writeCache(all, to: cachePath) }
         await onMachines(all)
     }
 }
 
+/// The machines view was incomplete; the watch starts over.
+private struct ConvergenceRetry: Error {}
+
 extension Convergence {
+    /// The machines of the cache file; empty when there is none.
+    static func cachedMachines(_ cachePath: String) -> [MachineRecord] {
+        guard let data = FileManager.default.contents(atPath: cachePath) else { return [] }
+        return (try? JSONDecoder.ployz.decode([MachineRecord].self, from: data)) ?? []
+    }
+
+    /// Writes the cache file (machines sorted by id).
+    static func writeCache(_ machines: [MachineRecord], to cachePath: String) throws {
+        try AtomicFile.write(try JSONEncoder.ployz.encode(machines.sorted { $0.id < $1.id }), to: cachePath, mode: 0o600)
+    }
+
     /// Points the device at the machines of the cache file (when there is one): used at start,
     /// before the store is reachable. Only adds or updates peers; the loop removes stale ones later.
     static func applyCached(_ cachePath: String, ownID: String, control: any WireGuardControl) async throws {
-        guard let data = FileManager.default.contents(atPath: cachePath),
-              let machines = try? JSONDecoder.ployz.decode([MachineRecord].self, from: data) else { return }
+        let machines = cachedMachines(cachePath)
+        guard !machines.isEmpty else { return }
         let state = try await control.get()
         let desired = PeerSet.desired(machines: machines, ownID: ownID, ownKey: state.publicKey)
         let known = Set(state.peers.map(\.publicKey))

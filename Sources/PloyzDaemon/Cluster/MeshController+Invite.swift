@@ -50,7 +50,8 @@ extension MeshController {
             _ = try? await store.releaseSubnet(subnet)
             throw ControlError(.failed, "mesh invite: \(PhaseRunner.oneLine(error))")
         }
-        let entry = try await entryPeer(record, keyPair: keyPair, store: store)
+        // The newcomer's first peer and store is this node: every member runs a nats-server.
+        let entry = machineRecord(record, keyPair: keyPair, lifecycle: .active)
         let claims = InviteClaims(
             inviteID: inviteID, networkID: record.networkID, networkName: record.name, networkPublicKey: signingPublic,
             clusterCIDR: record.clusterCIDR, subnetPrefixLength: record.subnetPrefixLength, subnet: subnet,
@@ -87,19 +88,5 @@ extension MeshController {
             if won { return subnet }
         }
         throw ControlError(.conflict, "mesh invite: cluster_cidr \(record.clusterCIDR) is full: all \(count) /\(record.subnetPrefixLength) subnets are taken; remove stopped machines, or use a wider cluster_cidr for a new network")
-    }
-
-    /// The machine a newcomer first tunnels to and whose NATS it reaches: this node when it runs
-    /// the store itself, else the member whose nats-server this node uses (so an invite works from
-    /// any member, and the token's first peer is one that serves the store).
-    private func entryPeer(_ record: NetworkRecord, keyPair: WireGuardKeyPair, store: ClusterStore) async throws -> MachineRecord {
-        guard let url = record.storeServers?.first, let host = StoreURL.host(of: url) else {
-            return machineRecord(record, keyPair: keyPair, lifecycle: .active)
-        }
-        let machines = (try? await withTimeout(.seconds(5), "reading machines") { try await store.machines() }) ?? []
-        guard let server = machines.first(where: { $0.overlayIPv6.description == host && $0.lifecycle == .active }) else {
-            throw ControlError(.failed, "mesh invite: the member serving the store (\(host)) is not active in the store")
-        }
-        return server
     }
 }

@@ -34,10 +34,11 @@ extension MeshController {
                 name: claims.networkName, networkID: claims.networkID, machineID: claims.inviteID, machineName: Self.hostname(),
                 clusterCIDR: claims.clusterCIDR, subnetPrefixLength: claims.subnetPrefixLength, subnet: claims.subnet,
                 createdAt: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)),
-                natsUser: claims.natsUser, natsPassword: claims.natsPassword, storeServers: [storeURL])
+                natsUser: claims.natsUser, natsPassword: claims.natsPassword)
             let rollback = Rollback()
             let interface = meshInterface(resolvedBackend())
             var session: StoreSession?
+            var via = ""
             do {
                 do { try networks.create(record, keyPair: provisional) } catch {
                     throw JoinFailure(step: "tunnel up", reason: "cannot write the network record: \(error)")
@@ -46,7 +47,7 @@ extension MeshController {
                 do { try await interface.bringUp(record, keyPair: provisional, rollback: rollback) } catch {
                     throw JoinFailure(step: "tunnel up", reason: PhaseRunner.oneLine(error))
                 }
-                let via = try await reachIssuer(claims, interface: interface)
+                via = try await reachIssuer(claims, interface: interface)
                 steps.append("tunnel up: handshake with the issuer via \(via)")
 
                 let store: StoreSession
@@ -66,17 +67,28 @@ extension MeshController {
             }
             // Redeemed: from here the node is a member; failures leave its state for `mesh start`.
             let own = WireGuardKeyPair.generate()
+            let members: [MachineRecord]
             do {
-                try await rotateKey(record, from: provisional, to: own, store: session!.store)
+                members = try await rotateKey(record, from: provisional, to: own, claims: claims, via: via, store: session!)
             } catch {
                 await session?.close()
                 throw ControlError(.failed, "rotating key: \(PhaseRunner.oneLine(error))")
             }
             await session?.close()
+            // A joined node's nats-server is in the cluster from its first start, routing to every
+            // member; the members it knows now are also its first peers when it starts.
+            var joined = record
+            joined.clustered = true
+            do {
+                try networks.update(joined)
+                try Convergence.writeCache(members, to: paths.peerCacheFile(record.name))
+            } catch {
+                throw ControlError(.failed, "synced: cannot write the network's state: \(error)")
+            }
             do { try await startNetwork(record.name) } catch {
                 throw ControlError(.failed, "synced: \(error)")
             }
-            let peers = await convergence?.waitUntilSynced(timeout: .seconds(10)) ?? 0
+            let peers = await convergence?.waitUntilSynced(timeout: .seconds(30)) ?? 0
             steps.append("synced \(peers) peers")
             let deadline = ContinuousClock.now + .seconds(20)
             var report = await ready(record.name)
@@ -119,10 +131,7 @@ extension MeshController {
             throw JoinFailure(step: "tunnel up", reason: "the token names no endpoint of the issuer")
         }
         for endpoint in claims.issuerEndpoints {
-            let peer = WireGuardPeerUpdate(publicKey: claims.issuerPublicKey, endpoint: endpoint, replaceAllowedIPs: true,
-                                           allowedIPs: [claims.issuerSubnet.description, "\(claims.issuerPublicKey.overlayAddress)/128"],
-                                           persistentKeepalive: PeerSet.persistentKeepalive)
-            do { try await interface.control.set(WireGuardDeviceUpdate(peers: [peer])) } catch {
+            do { try await interface.control.set(WireGuardDeviceUpdate(peers: [Self.issuerPeer(claims, endpoint: endpoint)])) } catch {
                 throw JoinFailure(step: "tunnel up", reason: "cannot add the issuer as a peer: \(error)")
             }
             let deadline = ContinuousClock.now + Self.joinEndpointPatience
@@ -142,7 +151,7 @@ extension MeshController {
         let step = "redeeming invite"
         let current: ClusterStore.Versioned<InviteRecord>?
         do {
-            current = try await withTimeout(.seconds(5), "reading the invite") { try await store.get(InviteRecord.self, in: .invites, key: claims.inviteID) }
+            current = try await retryingStore("reading the invite", within: .seconds(15)) { try await store.get(InviteRecord.self, in: .invites, key: claims.inviteID) }
         } catch {
             throw JoinFailure(step: step, reason: PhaseRunner.oneLine(error))
         }
@@ -154,7 +163,7 @@ extension MeshController {
         invite.consumedBy = claims.inviteID
         let redeemed = invite
         do {
-            _ = try await withTimeout(.seconds(5), "redeeming the invite") {
+            _ = try await withTimeout(.seconds(10), "redeeming the invite") {
                 try await store.update(redeemed, in: .invites, key: claims.inviteID, revision: current.revision)
             }
         } catch NATSError.wrongLastRevision {
@@ -164,20 +173,78 @@ extension MeshController {
         }
     }
 
-    /// Replaces the provisional key (which travelled in the token) by one generated here: the new
-    /// private key is written 0600, the machine record is published with the new public key (peers
-    /// swap it in through convergence), then the device takes the key and the new overlay address.
-    private func rotateKey(_ record: NetworkRecord, from provisional: WireGuardKeyPair, to own: WireGuardKeyPair, store: ClusterStore) async throws {
+    /// The issuer as the newcomer's first WireGuard peer, at `endpoint`.
+    static func issuerPeer(_ claims: InviteClaims, endpoint: String) -> WireGuardPeerUpdate {
+        WireGuardPeerUpdate(publicKey: claims.issuerPublicKey, endpoint: endpoint, replaceAllowedIPs: true,
+                            allowedIPs: [claims.issuerSubnet.description, "\(claims.issuerPublicKey.overlayAddress)/128"],
+                            persistentKeepalive: PeerSet.persistentKeepalive)
+    }
+
+    /// How many times the record is published before the rotation gives up.
+    static let rotationAttempts = 3
+
+    /// Replaces the provisional key (which travelled in the token) by one generated here, and
+    /// returns the network's machines as read through the new key.
+    ///
+    /// The members swap the new key in as soon as the record is stored, which cuts the tunnel the
+    /// record travelled through, often before the publish's acknowledgement is back. So the ack
+    /// is not awaited for long: the device switches to the new key, and success is a fresh
+    /// connection through it that reads the record back. When that fails (the record never
+    /// arrived, so nobody knows the new key) the device goes back to the provisional key and
+    /// publishes again.
+    private func rotateKey(_ record: NetworkRecord, from provisional: WireGuardKeyPair, to own: WireGuardKeyPair,
+                           claims: InviteClaims, via endpoint: String, store: StoreSession) async throws -> [MachineRecord] {
         try AtomicFile.write(own.privateKey.base64 + "\n", to: paths.privateKeyFile(record.name), mode: 0o600)
         let active = MachineRecord(id: record.machineID, name: record.machineName, publicKey: own.publicKey, subnet: record.subnet,
                                    endpoints: advertisedEndpoints(), lifecycle: .active)
-        try await withTimeout(.seconds(5), "publishing the machine record") { try await store.putMachine(active) }
-        // Give the members' convergence a moment to swap the new key in before this side uses it:
-        // a handshake they drop would only be retried after WireGuard's 5 s rekey timeout.
-        try? await Task.sleep(for: .milliseconds(300))
         let interface = meshInterface(resolvedBackend())
-        try await interface.control.set(WireGuardDeviceUpdate(privateKey: own.privateKey))
-        IPAddressCommand.removeAddress("\(provisional.publicKey.overlayAddress)/128", from: interface.name)
+        let storeURL = StoreURL.url(host: claims.issuerPublicKey.overlayAddress.description, port: config.natsPort)
+        var problem = "no attempt"
+        for attempt in 1...Self.rotationAttempts {
+            do {
+                try await withTimeout(.seconds(2), "publishing the machine record") { try await store.publish(active) }
+            } catch {
+                problem = PhaseRunner.oneLine(error)
+                logger.info("machine record publish unconfirmed; checking through the new key", metadata: ["attempt": "\(attempt)", "error": "\(problem)"])
+            }
+            try await interface.switchKey(to: own, from: provisional)
+            do {
+                return try await readBack(active, url: storeURL, claims: claims, endpoint: endpoint, interface: interface)
+            } catch {
+                problem = PhaseRunner.oneLine(error)
+                logger.warning("the new key is not reachable yet; publishing again", metadata: ["attempt": "\(attempt)", "error": "\(problem)"])
+            }
+            try await interface.switchKey(to: provisional, from: own)
+            try await interface.control.set(WireGuardDeviceUpdate(peers: [Self.issuerPeer(claims, endpoint: endpoint)]))
+        }
+        throw JoinFailure(step: "rotating key", reason: "the issuer did not take the new key after \(Self.rotationAttempts) attempts: \(problem)")
+    }
+
+    /// Connects afresh (through the new key) and reads the machines; the own record must carry
+    /// the new key. Each try restarts the issuer peer, so that a handshake the issuer dropped
+    /// (it had not swapped the key in yet) is retried at once instead of after WireGuard's 5 s.
+    private func readBack(_ active: MachineRecord, url: String, claims: InviteClaims, endpoint: String,
+                          interface: MeshInterface) async throws -> [MachineRecord] {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var lastError: Error = JoinFailure(step: "rotating key", reason: "no answer through the new key")
+        while ContinuousClock.now < deadline {
+            do {
+                let session = try await StoreSession.connect(url: url, user: claims.natsUser, password: claims.natsPassword, timeout: .seconds(1))
+                defer { Task { await session.close() } }
+                let machines = try await withTimeout(.seconds(4), "reading the machines") { try await session.machines() }
+                guard machines.first(where: { $0.id == active.id })?.publicKey == active.publicKey else {
+                    throw JoinFailure(step: "rotating key", reason: "the store does not hold the new key")
+                }
+                return machines
+            } catch {
+                lastError = error
+            }
+            var reset = Self.issuerPeer(claims, endpoint: endpoint)
+            reset.remove = true
+            try? await interface.control.set(WireGuardDeviceUpdate(peers: [reset]))
+            try? await interface.control.set(WireGuardDeviceUpdate(peers: [Self.issuerPeer(claims, endpoint: endpoint)]))
+        }
+        throw lastError
     }
 
     private func joinError(_ error: Error) -> ControlError {

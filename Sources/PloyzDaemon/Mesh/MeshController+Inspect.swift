@@ -85,7 +85,7 @@ extension MeshController {
     }
 
     private func storeCheck(_ record: NetworkRecord, keyPair: WireGuardKeyPair) -> ReadyReport.Check {
-        let url = record.storeServers?.first ?? natsSidecar.serverConfig(record, overlay: keyPair.publicKey.overlayAddress).clientURL
+        let url = natsSidecar.serverConfig(record, overlay: keyPair.publicKey.overlayAddress).clientURL
         let host = StoreURL.host(of: url) ?? keyPair.publicKey.overlayAddress.description
         do {
             try NATSProbe.authenticate(host: host, port: StoreURL.port(of: url) ?? config.natsPort,
@@ -128,10 +128,13 @@ extension MeshController {
 
     private func peerStatuses(_ peers: [WireGuardPeerState]) async -> [PeerStatus] {
         guard !peers.isEmpty else { return [] }
-        var machines: [WireGuardKey: MachineRecord] = [:]
-        if let store, let all = try? await withTimeout(.seconds(1), "reading machines", { try await store.machines() }) {
-            machines = Dictionary(all.map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
+        // The machines convergence applied: what the peers were made from, and no store round
+        // trip (a read through a busy cluster must not slow `mesh status`).
+        var known = knownMachines
+        if known.isEmpty, let store, let all = try? await withTimeout(.seconds(1), "reading machines", { try await store.machines() }) {
+            known = all
         }
+        let machines = Dictionary(known.map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
         return peers.map { peer in
             let machine = machines[peer.publicKey]
             return PeerStatus(name: machine?.name ?? "", machineID: machine?.id ?? "", publicKey: peer.publicKey.base64,

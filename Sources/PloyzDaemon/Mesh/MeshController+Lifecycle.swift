@@ -137,6 +137,8 @@ extension MeshController {
         let session = SessionBox()
         let services = serviceSidecars
         let peerCache = paths.peerCacheFile(name)
+        let clustered = record.clustered == true
+        let routePeers = Self.routePeers(Convergence.cachedMachines(peerCache), ownID: record.machineID)
         let phases: [PhaseRunner.Phase] = [
             .init(phase: .starting) { _ in },
             .init(phase: .wireguard) { rollback in
@@ -144,21 +146,32 @@ extension MeshController {
                 try await Convergence.applyCached(peerCache, ownID: record.machineID, control: interface.control)
             },
             .init(phase: .store) { rollback in
-                if record.storeServers == nil { try await nats.bringUp(record, overlay: overlay, rollback: rollback) }
-                let store = try await StoreSession.connect(url: record.storeServers?.first ?? serverConfig.clientURL, user: record.natsUser,
-                                                           password: record.natsPassword, timeout: .seconds(record.storeServers == nil ? 5 : 12))
+                try await nats.bringUp(record, overlay: overlay, peers: routePeers, rollback: rollback)
+                let store = try await StoreSession.connect(url: serverConfig.clientURL, user: record.natsUser,
+                                                           password: record.natsPassword, timeout: .seconds(5))
                 session.value = store
                 rollback.record("disconnect from the store") { await store.close() }
+                if clustered {
+                    try await self.importPendingExport(name, store: store)
+                    try await Self.waitUntilSeeded(store, timeout: Self.seedTimeout)
+                }
             },
             .init(phase: .publish) { rollback in
                 guard let store = session.value else { return }
-                try await withTimeout(.seconds(10), "ensuring the store's buckets") { try await store.ensureAssets() }
-                try await withTimeout(.seconds(5), "claiming the node's subnet") { try await store.claimOwnSubnet(own) }
+                // A standalone server's assets are made here; a cluster's come with its store
+                // (made by the first node, replicas raised by `maintainStore`).
+                if !clustered {
+                    try await withTimeout(.seconds(10), "ensuring the store's buckets") { try await store.ensureAssets() }
+                }
+                // In a cluster a step can meet a passing condition (an election, a route still
+                // exchanging interest): each is retried for a bounded time.
+                let patience: Duration = clustered ? .seconds(30) : .zero
+                try await retryingStore("claiming the node's subnet", within: patience) { try await store.claimOwnSubnet(own) }
                 let paths = self.paths
-                _ = try await withTimeout(.seconds(5), "sharing the network signing key") {
+                _ = try await retryingStore("sharing the network signing key", within: patience) {
                     try await NetworkSigningKey.reconcile(paths, network: name, store: store.store)
                 }
-                try await withTimeout(.seconds(5), "publishing the machine record") { try await store.publish(own) }
+                try await retryingStore("publishing the machine record", within: patience) { try await store.publish(own) }
                 rollback.record("mark the machine record stopped") {
                     let stopped = MachineRecord(id: own.id, name: own.name, publicKey: own.publicKey, subnet: own.subnet,
                                                 endpoints: own.endpoints, lifecycle: .stopped)
@@ -185,15 +198,17 @@ extension MeshController {
         }
         setPhase(.running, of: name)
         await startConvergence(record: record, interface: interface, own: own)
+        startStoreMaintenance(name)
     }
 
     /// Starts the loop that keeps WireGuard peers equal to the store's machines (replacing any old one).
-    private func startConvergence(record: NetworkRecord, interface: MeshInterface, own: MachineRecord) async {
+    func startConvergence(record: NetworkRecord, interface: MeshInterface, own: MachineRecord) async {
         await convergence?.stop()
         guard let store else { return }
         let config = self.config
         let loop = Convergence(store: store.store, control: interface.control, ownID: record.machineID, logger: logger, own: own,
-                               cachePath: paths.peerCacheFile(record.name), endpoints: { Self.advertisedEndpoints(config: config) })
+                               cachePath: paths.peerCacheFile(record.name), endpoints: { Self.advertisedEndpoints(config: config) },
+                               onMachines: { [weak self] machines in await self?.machinesChanged(machines) })
         convergence = loop
         await loop.start()
     }
@@ -201,6 +216,7 @@ extension MeshController {
     /// Undoes the start phases in reverse: unpublish, disconnect, sidecars, interface, `active`.
     func stopNetwork(_ name: String) async {
         setPhase(.stopping, of: name)
+        stopStoreMaintenance()
         await convergence?.stop()
         convergence = nil
         if let store {

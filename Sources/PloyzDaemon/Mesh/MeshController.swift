@@ -21,6 +21,12 @@ public actor MeshController {
     var store: StoreSession?
     /// The running network's convergence loop.
     var convergence: Convergence?
+    /// The machines as convergence last saw them (routes and replica count follow them).
+    var knownMachines: [MachineRecord] = []
+    /// The loop that moves the store into the NATS cluster and keeps its routes and replicas.
+    var storeMaintenance: Task<Void, Never>?
+    /// The replica count the store's assets were last raised to.
+    var storeReplicas = 1
 
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []

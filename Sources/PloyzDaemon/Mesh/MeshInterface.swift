@@ -48,6 +48,16 @@ struct MeshInterface: Sendable {
         }
     }
 
+    /// Moves the device from `old` to `new`: the private key, the overlay address derived from it,
+    /// and the overlay route's source (a peer accepts only packets from the address of its key).
+    func switchKey(to new: WireGuardKeyPair, from old: WireGuardKeyPair) async throws {
+        try await control.set(WireGuardDeviceUpdate(privateKey: new.privateKey))
+        let address = "\(new.publicKey.overlayAddress)/128"
+        if !(try Link.addresses(of: name)).contains(address) { try Link.addAddress(address, to: name) }
+        try Link.addRoute(Self.overlayRoute, dev: name, source: new.publicKey.overlayAddress.description)
+        IPAddressCommand.removeAddress("\(old.publicKey.overlayAddress)/128", from: name)
+    }
+
     /// Stops the device: the wireguard-go sidecar (its TUN device goes with it) or the kernel link.
     func tearDown(network: String) async {
         if backend == .userspace { await supervisor.stop(Self.sidecarName, network: network) }

@@ -18,13 +18,23 @@ struct NATSSidecar: Sendable {
     }
 
     /// Writes the configuration, makes sure the server runs with it, and waits until it answers.
-    func bringUp(_ record: NetworkRecord, overlay: IPv6Address, rollback: Rollback) async throws {
+    /// A clustered server routes to `peers` (the other members' overlay addresses); with none
+    /// known the routes file of an earlier run is kept.
+    func bringUp(_ record: NetworkRecord, overlay: IPv6Address, peers: [IPv6Address] = [], rollback: Rollback) async throws {
         let serverConfig = serverConfig(record, overlay: overlay)
         let configPath = paths.natsConfigFile(record.name)
         try FileManager.default.createDirectory(atPath: paths.natsStoreDir(record.name), withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         try FileManager.default.createDirectory(atPath: paths.runtimeNetworkDir(record.name), withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
+        if serverConfig.clustered {
+            let routesChanged = try writeRoutes(serverConfig, peers: peers, network: record.name)
+            if !routesChanged && !FileManager.default.fileExists(atPath: paths.natsRoutesFile(record.name)) {
+                throw SpawnError(description: "the store is clustered but no other member is known to route to; rejoin with a new token")
+            }
+            // An adopted server reads changed routes on reload; a started one reads the file anyway.
+            if routesChanged { await reload(network: record.name) }
+        }
         try AtomicFile.write(serverConfig.render(), to: configPath, mode: 0o600)
         guard let executable = DetachedSpawn.resolve("nats-server") else {
             throw SpawnError(description: "nats-server is not installed (apt-get install nats-server)")
@@ -35,6 +45,26 @@ struct NATSSidecar: Sendable {
             rollback.record("stop nats-server") { [supervisor] in await supervisor.stop(Self.name, network: record.name) }
         }
         try await waitUntilAnswering(serverConfig, network: record.name)
+    }
+
+    /// Rewrites the routes file when the route set changed; returns whether it did. An empty
+    /// set never replaces a file (a clustered server must keep at least one route to start).
+    @discardableResult
+    func writeRoutes(_ serverConfig: NATSServerConfig, peers: [IPv6Address], network: String) throws -> Bool {
+        let others = peers.filter { $0 != serverConfig.overlayAddress }
+        guard !others.isEmpty else { return false }
+        let text = serverConfig.renderRoutes(to: others)
+        let path = paths.natsRoutesFile(network)
+        if let current = FileManager.default.contents(atPath: path), String(decoding: current, as: UTF8.self) == text { return false }
+        try AtomicFile.write(text, to: path, mode: 0o600)
+        return true
+    }
+
+    /// Asks the running server to re-read its configuration (routes change without a restart).
+    func reload(network: String) async {
+        guard let live = await supervisor.liveProcess(Self.name, network: network) else { return }
+        kill(live.pid, SIGHUP)
+        logger.info("nats-server reloaded", metadata: ["network": "\(network)", "pid": "\(live.pid)"])
     }
 
     func tearDown(network: String) async {

@@ -58,10 +58,9 @@ struct ServiceSidecars: Sendable {
 
     private func natsArguments(_ record: NetworkRecord, overlay: IPv6Address) throws -> [String] {
         let passwordFile = try writeNATSPassword(record)
-        // A node without its own nats-server (joined while the store is a single node) follows the
-        // store node's, like the daemon does.
-        let servers = record.storeServers ?? [StoreURL.url(host: overlay.description, port: config.natsPort)]
-        return servers.flatMap { ["--nats-url", $0] } + ["--nats-user", record.natsUser, "--nats-password-file", passwordFile]
+        // The node's own nats-server: in a cluster it serves the whole store.
+        return ["--nats-url", StoreURL.url(host: overlay.description, port: config.natsPort),
+                "--nats-user", record.natsUser, "--nats-password-file", passwordFile]
     }
 
     /// The gateway on `gateway_listen_addr` (and `gateway_https_listen_addr`), with the static

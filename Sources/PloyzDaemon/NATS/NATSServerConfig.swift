@@ -1,3 +1,4 @@
+import Foundation
 import PloyzModel
 
 /// The `nats-server` configuration for one network on this node, rendered to text by a pure
@@ -17,13 +18,17 @@ public struct NATSServerConfig: Sendable, Equatable {
     /// The NATS cluster name: the network id.
     public var clusterName: String
     public var clusterPort: Int
-    /// Route URLs of the other members (`nats-route://[fd..]:6222`). Empty on a single node.
-    public var routes: [String]
+    /// Whether the server runs in the network's NATS cluster: then the config has a `cluster`
+    /// block whose route list is included from `routesFile`, so that routes change by rewriting
+    /// that file and a reload (the spec hash covers only this file, so nothing restarts).
+    public var clustered: Bool
+    /// The routes file's name, next to the config file (NATS resolves includes relative to it).
+    public static let routesFileName = "nats-routes.conf"
     public var maxMemory = "64MB"
     public var maxFile = "1GB"
 
     public init(serverName: String, overlayAddress: IPv6Address, clientPort: Int, monitorPort: Int, storeDir: String,
-                user: String, password: String, clusterName: String, clusterPort: Int, routes: [String] = []) {
+                user: String, password: String, clusterName: String, clusterPort: Int, clustered: Bool = false) {
         self.serverName = serverName
         self.overlayAddress = overlayAddress
         self.clientPort = clientPort
@@ -33,15 +38,15 @@ public struct NATSServerConfig: Sendable, Equatable {
         self.password = password
         self.clusterName = clusterName
         self.clusterPort = clusterPort
-        self.routes = routes
+        self.clustered = clustered
     }
 
     /// The configuration of `record`'s network under `config` and `paths`.
-    public init(record: NetworkRecord, overlayAddress: IPv6Address, config: PloyzConfig, paths: DaemonPaths, routes: [String] = []) {
+    public init(record: NetworkRecord, overlayAddress: IPv6Address, config: PloyzConfig, paths: DaemonPaths) {
         self.init(serverName: record.machineID, overlayAddress: overlayAddress, clientPort: config.natsPort,
                   monitorPort: Self.monitorPort(clientPort: config.natsPort), storeDir: paths.natsStoreDir(record.name),
                   user: record.natsUser, password: record.natsPassword, clusterName: record.networkID,
-                  clusterPort: config.natsClusterPort, routes: routes)
+                  clusterPort: config.natsClusterPort, clustered: record.clustered == true)
     }
 
     /// The monitoring port follows the client port (4222 -> 8222), so two nodes on one host that
@@ -53,9 +58,11 @@ public struct NATSServerConfig: Sendable, Equatable {
     /// `nats://[fd..]:4222`.
     public var clientURL: String { "nats://[\(overlayAddress)]:\(clientPort)" }
 
-    /// The file's text. The cluster block appears only with routes: nats-server refuses to start
-    /// JetStream in a cluster that has no route ("JetStream cluster requires configured routes"),
-    /// so a single node runs standalone and gains the block when the first peer's route arrives.
+    /// The file's text. The cluster block appears only when clustered: nats-server refuses to
+    /// start JetStream in a cluster without routes ("JetStream cluster requires configured
+    /// routes") and a lone clustered server never elects a leader (it expects at least two), so a
+    /// single node runs standalone and the daemon moves it into the cluster when the first peer's
+    /// server is reachable (see docs/architecture.md, "The store as a NATS cluster").
     public func render() -> String {
         var lines = [
             "# Written by ployzd; regenerated on every start. Do not edit.",
@@ -72,7 +79,7 @@ public struct NATSServerConfig: Sendable, Equatable {
             "  password: \(quoted(password))",
             "}",
         ]
-        if !routes.isEmpty {
+        if clustered {
             lines += [
                 "cluster {",
                 "  name: \(quoted(clusterName))",
@@ -81,13 +88,28 @@ public struct NATSServerConfig: Sendable, Equatable {
                 "    user: \(quoted(user))",
                 "    password: \(quoted(password))",
                 "  }",
-                "  routes: [",
-            ] + routes.map { "    \(quoted($0))" } + [
-                "  ]",
+                "  include \(quoted(Self.routesFileName))",
                 "}",
             ]
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The routes file's text: one route per other member, with the cluster credential (route
+    /// connections authenticate like clients do). Sorted, so equal sets give equal files.
+    public func renderRoutes(to peers: [IPv6Address]) -> String {
+        let urls = Set(peers.filter { $0 != overlayAddress }.map { routeURL(to: $0) }).sorted()
+        return (["# Written by ployzd: routes to the other members. Do not edit.", "routes: ["]
+            + urls.map { "  \(quoted($0))" } + ["]"]).joined(separator: "\n") + "\n"
+    }
+
+    /// `nats-route://user:password@[fd..]:6222`; user and password are percent-encoded.
+    public func routeURL(to peer: IPv6Address) -> String {
+        "nats-route://\(Self.percentEncoded(user)):\(Self.percentEncoded(password))@[\(peer)]:\(clusterPort)"
+    }
+
+    private static func percentEncoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
     }
 
     /// NATS config strings in double quotes; backslash and quote escaped.

@@ -38,4 +38,9 @@ public struct DaemonPaths: Sendable, Equatable {
     public func sidecarRecordFile(network: String, sidecar: String) -> String { runtimeNetworkDir(network) + "/\(sidecar).json" }
     public func sidecarLogFile(network: String, sidecar: String) -> String { runtimeNetworkDir(network) + "/\(sidecar).log" }
     public func natsConfigFile(_ name: String) -> String { runtimeNetworkDir(name) + "/nats-server.conf" }
+    /// Beside the config: `include` paths are relative to the including file.
+    public func natsRoutesFile(_ name: String) -> String { runtimeNetworkDir(name) + "/" + NATSServerConfig.routesFileName }
+    /// The store's records while the first node moves its nats-server into the cluster; present
+    /// only between the export and the import (a crash in between imports it at the next start).
+    public func storeExportFile(_ name: String) -> String { networkDir(name) + "/store-export.json" }
 }

@@ -72,6 +72,16 @@ public struct LocalNetworks: Sendable {
         }
     }
 
+    /// Rewrites an existing network's record (atomically; the key is not touched).
+    public func update(_ record: NetworkRecord) throws {
+        guard exists(record.name) else { throw LocalStateError("network \"\(record.name)\" does not exist") }
+        do {
+            try AtomicFile.write(JSONEncoder.ployz.encode(record), to: paths.networkRecordFile(record.name), mode: 0o600)
+        } catch {
+            throw LocalStateError("cannot write \(paths.networkRecordFile(record.name)): \(error)")
+        }
+    }
+
     /// Removes a network's directory, JetStream store included, and `networks/` when it is left empty.
     public func remove(_ name: String) {
         try? FileManager.default.removeItem(atPath: paths.networkDir(name))

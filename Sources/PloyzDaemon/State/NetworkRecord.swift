@@ -17,14 +17,15 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var natsUser: String
     public var natsPassword: String
-    /// NATS URLs of other members this node uses as its store instead of running its own
-    /// nats-server (a joined node, until its own server is clustered); nil runs the local one.
-    public var storeServers: [String]?
+    /// True once this node's nats-server belongs to the network's NATS cluster (a joined node
+    /// from the start; the first node when its first peer's server is reachable). Nil or false: a
+    /// standalone server.
+    public var clustered: Bool?
 
     public init(name: String, networkID: String, machineID: String, machineName: String, clusterCIDR: IPv4CIDR,
                 subnetPrefixLength: Int, subnet: IPv4CIDR, createdAt: Date, natsUser: String, natsPassword: String,
-                storeServers: [String]? = nil) {
-        self.storeServers = storeServers
+                clustered: Bool? = nil) {
+        self.clustered = clustered
         self.name = name
         self.networkID = networkID
         self.machineID = machineID
@@ -48,7 +49,7 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
         case createdAt = "created_at"
         case natsUser = "nats_user"
         case natsPassword = "nats_password"
-        case storeServers = "store_servers"
+        case clustered
     }
 
     /// A new network's record: the first subnet of the CIDR, fresh ids and a fresh NATS credential.
