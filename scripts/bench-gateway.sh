@@ -2,7 +2,9 @@
 # Gateway benchmark: wrk -t2 -c64 -d10s against one upstream, side by side in one run:
 #   direct to the upstream (the limit), through ployz-gateway (gateway_threads = 2),
 #   through nginx (2 workers, upstream keep-alive) and through Caddy reverse_proxy.
-# Prints requests/s and p99 for each, and the ratios to nginx.
+# Prints requests/s and p99 for each, the ratios to nginx, and each proxy's own CPU time per request
+# (user + system, from /proc): on a shared 2-core machine where other work competes for the cores,
+# CPU per request is the steadier measure of a proxy's cost.
 #
 # Usage: scripts/bench-gateway.sh [--profile]
 #   --profile  also record ployz-gateway with perf during its run and print the hottest symbols.
@@ -14,7 +16,7 @@ set -euo pipefail
 
 if [[ "${PLOYZ_BENCH_LOCKED:-}" != 1 ]]; then
     export PLOYZ_BENCH_LOCKED=1
-    exec flock /tmp/ployz-bench.lock "$0" "$@"
+    exec flock -o /tmp/ployz-bench.lock "$0" "$@"
 fi
 
 PROFILE=0
@@ -90,7 +92,8 @@ wait_http "$NGINX_PORT"
 
 render Caddyfile "$CADDY_PORT" > "$WORK/Caddyfile"
 XDG_DATA_HOME="$WORK" XDG_CONFIG_HOME="$WORK" caddy run --config "$WORK/Caddyfile" --adapter caddyfile >"$WORK/caddy.log" 2>&1 &
-PIDS+=($!)
+CADDY_PID=$!
+PIDS+=("$CADDY_PID")
 wait_http "$CADDY_PORT"
 
 # "1.23ms" / "850.00us" / "1.02s" -> milliseconds
@@ -101,23 +104,47 @@ to_ms() {
         printf "%.3f", n }'
 }
 
-declare -A RPS P99
+# Clock ticks (user + system) used so far by the processes in $@.
+cpu_ticks() {
+    local total=0 pid
+    for pid in "$@"; do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done
+    echo "$total"
+}
+
+# The processes doing each target's work: nginx's workers, the gateway, Caddy.
+nginx_workers() { pgrep -P "$(cat "$1")" | tr '\n' ' '; }
+
+declare -A RPS P99 CPU
 run() {
     local name=$1 port=$2
+    local procs
+    case "$name" in
+        direct) procs=$(nginx_workers "$WORK/nginx-upstream.pid") ;;
+        ployz-gateway) procs=$GATEWAY_PID ;;
+        nginx) procs=$(nginx_workers "$WORK/nginx-proxy.pid") ;;
+        caddy) procs=$CADDY_PID ;;
+    esac
     wrk -t2 -c64 -d2s "http://127.0.0.1:$port/" >/dev/null # warm up pools and caches
     local profile_pid=""
     if ((PROFILE)) && [[ "$name" == ployz-gateway ]]; then
         perf record -F 999 -g -p "$GATEWAY_PID" -o "$WORK/perf.data" -- sleep 8 >/dev/null 2>&1 &
         profile_pid=$!
     fi
-    local out
+    local out before after
+    # shellcheck disable=SC2086 # $procs is a list of pids
+    before=$(cpu_ticks $procs)
     out=$(wrk -t2 -c64 -d"$DURATION" --latency "http://127.0.0.1:$port/")
+    # shellcheck disable=SC2086
+    after=$(cpu_ticks $procs)
     [[ -n "$profile_pid" ]] && wait "$profile_pid" || true
     local errors
     errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" || true)
     [[ -n "$errors" ]] && echo "  $name: $errors"
     RPS[$name]=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     P99[$name]=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    local requests
+    requests=$(awk '/requests in/ { print $1 }' <<<"$out")
+    CPU[$name]=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t * 1e6 / hz / r }')
 }
 
 echo "wrk -t2 -c64 -d$DURATION, upstream nginx on 127.0.0.1:$UPSTREAM_PORT, $(nproc) cores"
@@ -126,15 +153,19 @@ run ployz-gateway "$GATEWAY_PORT"
 run nginx "$NGINX_PORT"
 run caddy "$CADDY_PORT"
 
-printf "\n%-15s %12s %10s %12s %12s\n" target "requests/s" "p99 ms" "rps/nginx" "p99/nginx"
+printf "\n%-15s %12s %10s %12s %12s %12s\n" target "requests/s" "p99 ms" "rps/nginx" "p99/nginx" "cpu us/req"
 for name in direct ployz-gateway nginx caddy; do
-    printf "%-15s %12.0f %10.3f %12s %12s\n" "$name" "${RPS[$name]}" "${P99[$name]}" \
+    printf "%-15s %12.0f %10.3f %12s %12s %12s\n" "$name" "${RPS[$name]}" "${P99[$name]}" \
         "$(awk -v a="${RPS[$name]}" -v b="${RPS[nginx]}" 'BEGIN { printf "%.2fx", a / b }')" \
-        "$(awk -v a="${P99[$name]}" -v b="${P99[nginx]}" 'BEGIN { printf "%.2fx", a / b }')"
+        "$(awk -v a="${P99[$name]}" -v b="${P99[nginx]}" 'BEGIN { printf "%.2fx", a / b }')" \
+        "${CPU[$name]}"
 done
+echo "(cpu us/req: the target's own processes; for direct, the upstream's)"
 
 if ((PROFILE)) && [[ -f "$WORK/perf.data" ]]; then
     echo
+    echo "ployz-gateway profile (self time by library: kernel, Swift runtime, the binary with NIO):"
+    perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -E "^ +[0-9]" | head -6
     echo "ployz-gateway profile (self time, top symbols):"
     perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --percent-limit 1.5 --stdio 2>/dev/null \
         | grep -E "^ +[0-9]" | head -40

@@ -238,6 +238,49 @@ extension GatewayTests {
             }
         }
 
+        @Test func responsesWithoutALengthAreChunkedForHTTP11AndCloseDelimitedForHTTP10() async throws {
+            try await withBackends(["a"]) { backends in
+                try await withGateway(webSnapshot(backends[0])) { _, port in
+                    // `/echo` streams the body back with no Content-Length.
+                    let client = try TestClient(port: port)
+                    for message in ["first", "second message"] {
+                        try client.send("POST /echo HTTP/1.1\r\nHost: example.com\r\nContent-Length: \(message.utf8.count)\r\n\r\n\(message)")
+                        let response = try client.readResponse()
+                        #expect(response.status == 200)
+                        #expect(response.header("transfer-encoding") == "chunked")
+                        #expect(response.text == message, "the connection stays in step after a chunked response")
+                    }
+
+                    let old = try TestClient(port: port)
+                    try old.send("POST /echo HTTP/1.0\r\nHost: example.com\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\nhello")
+                    let oldResponse = try old.readResponse()
+                    #expect(oldResponse.header("transfer-encoding") == nil)
+                    #expect(oldResponse.header("connection") == "close")
+                    #expect(oldResponse.text == "hello")
+                }
+            }
+        }
+
+        @Test func backendStallingMidBodyIsTimedOutAndTheClientClosed() async throws {
+            try await withBackends(["a"]) { backends in
+                let snapshot = webSnapshot(backends[0])
+                var configuration = testConfiguration()
+                configuration.timeouts.upstreamRead = .seconds(1)
+                try await withGateway(snapshot, configuration: configuration) { _, port in
+                    let victim = try TestClient(port: port, timeout: 10)
+                    try victim.send("GET /stall/5000 HTTP/1.1\r\nHost: example.com\r\n\r\n")
+                    let received = victim.readUntilClosed()
+                    let text = String(decoding: received.prefix(200), as: UTF8.self)
+                    #expect(text.hasPrefix("HTTP/1.1 200"))
+                    #expect(received.count < 10_000_000)
+                    #expect(victim.isClosedByPeerNow(), "the client connection was closed, not left hanging until the test client's timeout")
+                    // The stalled upstream connection is dropped, not pooled.
+                    #expect(eventually(5) { backends[0].observed.closedConnections >= 1 })
+                    #expect(try httpGet(port: port, host: "example.com", path: "/after").status == 200)
+                }
+            }
+        }
+
         @Test func slowHeaderSenderIsCutWhileOthersAreServed() async throws {
             try await withBackends(["a"]) { backends in
                 let snapshot = webSnapshot(backends[0])

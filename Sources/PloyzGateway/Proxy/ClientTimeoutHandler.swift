@@ -64,12 +64,12 @@ final class ClientTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private func arm(_ amount: TimeAmount) {
         guard let context else { return }
-        timer.set(.now() + amount, on: context.eventLoop, onExpiry: { [weak self] in self?.expired() })
+        timer.set(.now() + amount, on: context.eventLoop, onExpiry: { self.expired() })
     }
 
     private func expired() {
         guard let context else { return }
-        guard timer.fired(on: context.eventLoop, onExpiry: { [weak self] in self?.expired() }) else { return }
+        guard timer.fired(on: context.eventLoop, onExpiry: { self.expired() }) else { return }
         context.close(promise: nil)
     }
 }

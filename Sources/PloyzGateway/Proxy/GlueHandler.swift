@@ -27,7 +27,6 @@ final class GlueHandler: ChannelDuplexHandler {
             // Decoders go last: removing one forwards the bytes it held back after the upgrade,
             // which must find the glue, not an HTTP handler.
             _ = clientPipeline.removeHandler(try clientPipeline.handler(type: ProxyHandler.self))
-            _ = clientPipeline.removeHandler(try clientPipeline.handler(type: HTTPResponseEncoder.self))
             _ = clientPipeline.removeHandler(try clientPipeline.handler(type: ClientTimeoutHandler.self))
             _ = upstreamPipeline.removeHandler(try upstreamPipeline.handler(type: UpstreamConnection.self))
             _ = upstreamPipeline.removeHandler(try upstreamPipeline.handler(type: HTTPRequestEncoder.self))

@@ -9,8 +9,9 @@ import NIOHTTP1
 /// upstream pauses while the client is not writable, so no body is ever held whole.
 final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamDelegate {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    /// Responses leave as bytes the handler frames itself (see `ClientBodyFraming`).
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// One request and its response.
     private struct Exchange {
@@ -56,6 +57,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var clientAddress = ""
     /// Between a client channelRead and its channelReadComplete (which flushes the upstream).
     private var inClientRead = false
+    /// How the body of the response in progress is framed for the client.
+    private var clientFraming = ClientBodyFraming.raw
+    private static let crlf = ByteBuffer(string: "\r\n")
 
     init(loop: LoopContext, timeouts: ClientTimeoutHandler, scheme: String) {
         self.loop = loop
@@ -68,6 +72,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         clientAddress = context.channel.remoteAddress?.ipAddress ?? ""
+    }
+
+    /// The context holds this handler and this handler the context: without this, every client
+    /// connection's pipeline stayed in memory after it closed.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -349,54 +359,52 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         return (HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: headers), isUpgrade)
     }
 
-    /// The response head for the client: hop-by-hop headers removed (the encoder frames the body again).
-    private static func clientHeaders(from upstream: HTTPHeaders) -> (HTTPHeaders, hasLength: Bool) {
-        // Fast path, the common response: at most `Connection: keep-alive|close` and framing headers to drop.
-        var needsRebuild = false
-        var present: [String] = []
-        var hasLength = false
-        for (name, value) in upstream {
-            switch role(of: name) {
-            case .endToEnd, .forwardedFor, .forwardedProtoOrHost: continue
-            case .contentLength: hasLength = true
-            case .connection:
-                let token = value.lowercased()
-                if token != "keep-alive" && token != "close" { needsRebuild = true }
-                present.append("connection")
-            case .upgrade, .transferEncoding, .dropped: present.append(name)
+    /// The response head for the client, straight from the backend's: hop-by-hop headers removed,
+    /// `Connection` and `Transfer-Encoding` set for the framing chosen here. Sets `clientFraming`.
+    private func clientHead(_ head: HTTPResponseHead, exchange: inout Exchange) -> ByteBuffer {
+        let noBodyStatus = head.status.code < 200 || head.status == .noContent || head.status == .notModified
+        let bodyless = noBodyStatus || exchange.upstreamHead.method == .HEAD
+        // Names a `Connection` header lists besides the standard tokens are hop-by-hop too (rare).
+        var extra: Set<String> = []
+        for (name, value) in head.headers where Self.role(of: name) == .connection {
+            let token = value.lowercased()
+            if token != "keep-alive" && token != "close" {
+                extra = Self.extraConnectionHeaders(head.headers)
+                break
             }
         }
-        if !needsRebuild {
-            var headers = upstream
-            for name in present { headers.remove(name: name) }
-            return (headers, hasLength)
-        }
-        return rebuiltClientHeaders(from: upstream)
-    }
-
-    private static func rebuiltClientHeaders(from upstream: HTTPHeaders) -> (HTTPHeaders, hasLength: Bool) {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(upstream.count + 1)
-        var extra: Set<String> = []
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        buffer.writeStatusLine(version: exchange.clientVersion, status: head.status)
         var hasLength = false
-        for (name, value) in upstream {
-            switch role(of: name) {
+        for (name, value) in head.headers {
+            switch Self.role(of: name) {
             case .endToEnd, .forwardedFor, .forwardedProtoOrHost:
                 if !extra.isEmpty && extra.contains(name.lowercased()) { continue }
-                headers.add(name: name, value: value)
+                buffer.writeHeaderLine(name, value)
             case .contentLength:
                 hasLength = true
-                headers.add(name: name, value: value)
-            case .connection:
-                if extra.isEmpty { extra = extraConnectionHeaders(upstream) }
-            case .upgrade, .transferEncoding, .dropped:
+                if !noBodyStatus { buffer.writeHeaderLine(name, value) }
+            case .connection, .upgrade, .transferEncoding, .dropped:
                 continue
             }
         }
-        if !extra.isEmpty {
-            headers = HTTPHeaders(headers.filter { !extra.contains($0.name.lowercased()) })
+        // HTTP/1.0 clients learn a body's end from the close when the backend streamed it without a length.
+        exchange.responseKeepAlive = exchange.clientKeepAlive && (hasLength || bodyless || exchange.clientVersion.minor >= 1)
+        if bodyless {
+            clientFraming = .none
+        } else if hasLength || exchange.clientVersion.minor == 0 {
+            clientFraming = .raw
+        } else {
+            clientFraming = .chunked
+            buffer.writeHeaderLine("transfer-encoding", "chunked")
         }
-        return (headers, hasLength)
+        if !exchange.responseKeepAlive {
+            buffer.writeHeaderLine("connection", "close")
+        } else if exchange.clientVersion.minor == 0 {
+            buffer.writeHeaderLine("connection", "keep-alive")
+        }
+        buffer.writeStaticString("\r\n")
+        return buffer
     }
 
     // MARK: Upstream connections
@@ -456,12 +464,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     // MARK: UpstreamDelegate
 
-    var clientIsWritable: Bool { context.channel.isWritable }
+    var clientIsWritable: Bool { context?.channel.isWritable ?? false }
 
     func upstreamInformationalHead(_ head: HTTPResponseHead) {
         // HTTP/1.0 clients know no 1xx responses.
         guard case .proxying(let exchange, _) = state, exchange.clientVersion.minor >= 1 else { return }
-        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.clientVersion, status: head.status, headers: head.headers))), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: 128)
+        buffer.writeResponseHead(version: exchange.clientVersion, status: head.status, headers: head.headers)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
     func upstreamResponseHead(_ head: HTTPResponseHead) {
@@ -471,10 +481,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         if head.status == .switchingProtocols && exchange.isUpgrade {
             exchange.metrics?.countResponse(status: 101)
             state = .upgraded
-            var response = HTTPResponseHead(version: exchange.clientVersion, status: head.status, headers: head.headers)
-            response.headers.remove(name: "content-length")
-            context.write(wrapOutboundOut(.head(response)), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            var buffer = context.channel.allocator.buffer(capacity: 256)
+            buffer.writeResponseHead(version: exchange.clientVersion, status: head.status, headers: head.headers) { name in
+                let role = Self.role(of: name)
+                return role != .contentLength && role != .transferEncoding
+            }
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             let client = context.channel
             guard let upstreamChannel = upstream.context?.channel else {
                 closeClient()
@@ -483,22 +495,37 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             context.eventLoop.execute { GlueHandler.splice(client: client, upstream: upstreamChannel) }
             return
         }
-        var (headers, hasLength) = Self.clientHeaders(from: head.headers)
-        // HTTP/1.0 clients learn a body's end from the close when the backend streamed it without a length.
-        let bodyless = head.status.code < 200 || head.status == .noContent || head.status == .notModified || exchange.upstreamHead.method == .HEAD
-        exchange.responseKeepAlive = exchange.clientKeepAlive && (hasLength || bodyless || exchange.clientVersion.minor >= 1)
-        if !exchange.responseKeepAlive {
-            headers.add(name: "connection", value: "close")
-        } else if exchange.clientVersion.minor == 0 {
-            headers.add(name: "connection", value: "keep-alive")
-        }
+        let buffer = clientHead(head, exchange: &exchange)
         state = .proxying(exchange, upstream)
         exchange.metrics?.countResponse(status: Int(head.status.code))
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.clientVersion, status: head.status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
     func upstreamResponseBody(_ body: ByteBuffer) {
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        switch clientFraming {
+        case .raw:
+            context.write(wrapOutboundOut(body), promise: nil)
+        case .chunked:
+            // An empty chunk would end the body.
+            guard body.readableBytes > 0 else { return }
+            var size = context.channel.allocator.buffer(capacity: 12)
+            size.writeChunkSize(body.readableBytes)
+            context.write(wrapOutboundOut(size), promise: nil)
+            context.write(wrapOutboundOut(body), promise: nil)
+            context.write(wrapOutboundOut(Self.crlf), promise: nil)
+        case .none:
+            break
+        }
+    }
+
+    /// What ends the response body for the client: the last chunk and trailers when chunked.
+    private func clientBodyEnd(_ trailers: HTTPHeaders?) -> ByteBuffer? {
+        guard clientFraming == .chunked else { return nil }
+        var buffer = context.channel.allocator.buffer(capacity: 16)
+        buffer.writeStaticString("0\r\n")
+        for (name, value) in trailers ?? [:] { buffer.writeHeaderLine(name, value) }
+        buffer.writeStaticString("\r\n")
+        return buffer
     }
 
     func upstreamResponseEnd(_ trailers: HTTPHeaders?) {
@@ -507,14 +534,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             // The backend answered before reading the whole request: the rest can be neither
             // forwarded on this connection nor cheaply drained, so both connections end here.
             upstream.abandon()
-            state = .closed
-            context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { [context] _ in context?.close(promise: nil) }
+            finishExchange(keepAlive: false, end: clientBodyEnd(trailers))
             return
         }
         upstream.finish()
         // State first: writing the end can deliver a pipelined next request head right away.
         // The flush is here: the upstream's read-complete no longer reaches this finished exchange.
-        finishExchange(keepAlive: exchange.responseKeepAlive, end: .end(trailers))
+        finishExchange(keepAlive: exchange.responseKeepAlive, end: clientBodyEnd(trailers))
     }
 
     func upstreamReadComplete() {
@@ -561,16 +587,19 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                                 keepAlive: Bool, requestEnded: Bool) {
         if case .proxying(_, let upstream) = state { upstream.abandon() }
         metrics?.countResponse(status: Int(status.code))
-        let body = context.channel.allocator.buffer(string: "ployz-gateway: \(message)\n")
-        var headers = HTTPHeaders([("content-type", "text/plain; charset=utf-8"), ("content-length", "\(body.readableBytes)")])
-        if !keepAlive { headers.add(name: "connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let body = "ployz-gateway: \(message)\n"
+        var buffer = context.channel.allocator.buffer(capacity: 128 + body.utf8.count)
+        buffer.writeStatusLine(version: .http1_1, status: status)
+        buffer.writeHeaderLine("content-type", "text/plain; charset=utf-8")
+        buffer.writeHeaderLine("content-length", String(body.utf8.count))
+        if !keepAlive { buffer.writeHeaderLine("connection", "close") }
+        buffer.writeStaticString("\r\n")
+        buffer.writeString(body)
         if requestEnded {
-            finishExchange(keepAlive: keepAlive, end: .end(nil))
+            finishExchange(keepAlive: keepAlive, end: buffer)
         } else {
             state = .discarding(keepAlive: keepAlive)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             resumeReadsIfAllowed()
         }
     }
@@ -587,15 +616,18 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     /// Writes the response's last part and either waits for the next request or closes once it is sent.
-    private func finishExchange(keepAlive: Bool, end: HTTPServerResponsePart) {
+    private func finishExchange(keepAlive: Bool, end: ByteBuffer?) {
         if keepAlive {
             state = .idle
             timeouts.exchangeFinished()
-            context.writeAndFlush(wrapOutboundOut(end), promise: nil)
+            if let end { context.write(wrapOutboundOut(end), promise: nil) }
+            context.flush()
             drainQueue()
         } else {
             state = .closed
-            context.writeAndFlush(wrapOutboundOut(end)).whenComplete { [context] _ in context?.close(promise: nil) }
+            // Closed once everything before is written (an empty write completes in order).
+            context.writeAndFlush(wrapOutboundOut(end ?? context.channel.allocator.buffer(capacity: 0)))
+                .whenComplete { [context] _ in context?.close(promise: nil) }
         }
     }
 

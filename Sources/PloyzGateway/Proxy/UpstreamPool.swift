@@ -10,7 +10,12 @@ final class UpstreamPool {
     private let idleTimeout: TimeAmount
     private let upstreamReadTimeout: TimeAmount
     private let maxIdlePerBackend: Int
-    private var idle: [SocketAddress: [UpstreamConnection]] = [:]
+    /// Boxed per backend so taking and returning a connection mutates the list in place (no
+    /// copy-on-write of an array taken out of the dictionary on every request).
+    private final class IdleList {
+        var connections: [UpstreamConnection] = []
+    }
+    private var idle: [SocketAddress: IdleList] = [:]
 
     init(eventLoop: EventLoop, timeouts: GatewayTimeouts, maxIdlePerBackend: Int) {
         self.eventLoop = eventLoop
@@ -22,19 +27,16 @@ final class UpstreamPool {
 
     /// The most recently used idle connection to `backend`, if one is still fresh.
     func takeIdle(to backend: SocketAddress) -> UpstreamConnection? {
-        guard var connections = idle[backend], !connections.isEmpty else { return nil }
+        guard let list = idle[backend], !list.connections.isEmpty else { return nil }
         let oldest = NIODeadline.now() - idleTimeout
-        var found: UpstreamConnection?
-        while let connection = connections.popLast() {
+        while let connection = list.connections.popLast() {
             if connection.idleSince > oldest && connection.isActive {
-                found = connection
-                break
+                connection.inPool = false
+                return connection
             }
             connection.close()
         }
-        idle[backend] = connections
-        found?.inPool = false
-        return found
+        return nil
     }
 
     /// Opens a new connection to `backend` on this loop.
@@ -64,28 +66,32 @@ final class UpstreamPool {
             connection.close()
             return
         }
-        var connections = idle[connection.backend, default: []]
-        guard connections.count < maxIdlePerBackend else {
+        let list: IdleList
+        if let existing = idle[connection.backend] {
+            list = existing
+        } else {
+            list = IdleList()
+            idle[connection.backend] = list
+        }
+        guard list.connections.count < maxIdlePerBackend else {
             connection.close()
             return
         }
         connection.idleSince = .now()
         connection.inPool = true
-        connections.append(connection)
-        idle[connection.backend] = connections
+        list.connections.append(connection)
     }
 
     /// Forgets a pooled connection the backend closed.
     func remove(_ connection: UpstreamConnection) {
-        guard connection.inPool, var connections = idle[connection.backend] else { return }
+        guard connection.inPool, let list = idle[connection.backend] else { return }
         connection.inPool = false
-        connections.removeAll { $0 === connection }
-        idle[connection.backend] = connections
+        list.connections.removeAll { $0 === connection }
     }
 
     /// Closes every idle connection (shutdown).
     func closeAll() {
-        let all = idle.values.flatMap { $0 }
+        let all = idle.values.flatMap(\.connections)
         idle = [:]
         for connection in all { connection.close() }
     }
@@ -117,7 +123,9 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private unowned let pool: UpstreamPool
     private let readTimeout: TimeAmount
     private(set) var context: ChannelHandlerContext?
-    weak var delegate: UpstreamDelegate?
+    /// Held strongly while an exchange runs and cleared when it ends: a weak reference would give
+    /// the client handler a side table and slow every retain and release of it.
+    var delegate: UpstreamDelegate?
     var idleSince = NIODeadline.uptimeNanoseconds(0)
     var inPool = false
     /// True once this connection carried an exchange (a failure on it may be a stale keep-alive).
@@ -125,6 +133,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private var responseAllowsReuse = true
     private var exchangeComplete = true
     private var pendingRead = false
+    /// Between a final response head and its end: the read deadline restarts with every part.
+    private var streamingResponse = false
     private var responseTimer = DeadlineTimer()
 
     init(backend: SocketAddress, pool: UpstreamPool, readTimeout: TimeAmount) {
@@ -142,15 +152,30 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         self.delegate = delegate
         exchangeComplete = false
         responseAllowsReuse = true
+        streamingResponse = false
+        armReadDeadline()
+    }
+
+    /// Starts (or moves) the deadline for the backend's next bytes. The closure holds `self`
+    /// strongly (no weak side table); the timer is cancelled when the channel goes.
+    private func armReadDeadline() {
         guard let context else { return }
-        responseTimer.set(.now() + readTimeout, on: context.eventLoop, onExpiry: { [weak self] in self?.responseTimeout() })
+        responseTimer.set(.now() + readTimeout, on: context.eventLoop, onExpiry: { self.responseTimeout() })
+    }
+
+    /// No deadline until the next exchange. The scheduled task stays for the next `armReadDeadline`
+    /// to reuse: cancelling one costs a linear search of the loop's scheduled tasks, per request.
+    private func clearReadDeadline() {
+        guard let context else { return }
+        responseTimer.set(nil, on: context.eventLoop, onExpiry: {})
     }
 
     /// Ends the exchange from the client side: back to the pool if reusable, else closed.
     func finish() {
         delegate = nil
         wasUsed = true
-        responseTimer.cancel()
+        streamingResponse = false
+        clearReadDeadline()
         if pendingRead, let context {
             pendingRead = false
             context.read()
@@ -182,6 +207,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     func resumeReading() {
         guard pendingRead, let context else { return }
         pendingRead = false
+        if streamingResponse { armReadDeadline() }
         context.read()
     }
 
@@ -191,6 +217,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         responseTimer.cancel()
+        delegate = nil
         self.context = nil
     }
 
@@ -206,13 +233,22 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head) where head.status.code < 200 && head.status != .switchingProtocols:
             delegate.upstreamInformationalHead(head)
         case .head(let head):
-            responseTimer.set(nil, on: context.eventLoop, onExpiry: {})
             if !head.isKeepAlive || head.status == .switchingProtocols { responseAllowsReuse = false }
+            if head.status == .switchingProtocols {
+                responseTimer.cancel()
+            } else {
+                // A backend that stalls mid-body is cut after the same read timeout as one that never answers.
+                streamingResponse = true
+                armReadDeadline()
+            }
             delegate.upstreamResponseHead(head)
         case .body(let body):
+            armReadDeadline()
             delegate.upstreamResponseBody(body)
         case .end(let trailers):
             exchangeComplete = true
+            streamingResponse = false
+            clearReadDeadline()
             delegate.upstreamResponseEnd(trailers)
         }
     }
@@ -246,7 +282,9 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     func read(context: ChannelHandlerContext) {
         if let delegate, !delegate.clientIsWritable {
+            // The slow party is the client now, not the backend: no read deadline while paused.
             pendingRead = true
+            if streamingResponse { responseTimer.set(nil, on: context.eventLoop, onExpiry: {}) }
         } else {
             context.read()
         }
@@ -254,12 +292,12 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func responseTimeout() {
         guard let context else { return }
-        guard responseTimer.fired(on: context.eventLoop, onExpiry: { [weak self] in self?.responseTimeout() }) else { return }
+        guard responseTimer.fired(on: context.eventLoop, onExpiry: { self.responseTimeout() }) else { return }
         errorCaught(context: context, error: UpstreamTimeout())
     }
 }
 
-/// The backend sent no response head within the upstream read timeout.
+/// The backend sent nothing (no response head, or no more of its body) within the upstream read timeout.
 struct UpstreamTimeout: Error, CustomStringConvertible {
-    var description: String { "backend sent no response in time" }
+    var description: String { "backend sent nothing within the upstream read timeout" }
 }

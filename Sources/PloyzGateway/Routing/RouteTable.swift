@@ -154,7 +154,11 @@ public struct RouteTable: Sendable {
 
     /// The route for a request's `Host` header value and path (query allowed, ignored), or nil (404).
     public func match(host: String, path: String) -> Route? {
-        let name = Self.hostName(fromHostHeader: host)
+        match(hostName: Self.hostName(fromHostHeader: host), path: path)
+    }
+
+    /// The route for an already normalised host name (`hostName(fromHostHeader:)`) and a path.
+    func match(hostName name: String, path: String) -> Route? {
         let pathOnly = Self.pathWithoutQuery(path)
         if let candidates = exact[name], let route = Self.longestPrefix(candidates, pathOnly) { return route }
         if !wildcard.isEmpty {

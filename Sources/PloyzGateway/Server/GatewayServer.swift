@@ -142,12 +142,13 @@ public final class GatewayServer: Sendable {
                     var limits = NIOHTTPDecoderLimitConfiguration()
                     limits.maxHeaderListSize = configuration.maxRequestHeaderBytes
                     limits.maxHeaderFieldSize = configuration.maxRequestHeaderBytes
-                    // Outbound validation is off: response headers come from llhttp-parsed upstream heads or from us.
-                    // No pipelining assistance: it pauses reading during every response (two epoll_ctl
-                    // calls per request); ProxyHandler queues pipelined requests itself.
-                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
-                                                             withOutboundHeaderValidation: false,
-                                                             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                    // Only the request decoder: ProxyHandler frames responses itself (response headers come from
+                    // llhttp-parsed upstream heads or from us) and queues pipelined requests itself (NIO's
+                    // pipelining assistance pauses reading during every response: two epoll_ctl calls per request).
+                    // Bytes after an upgrade request stay for the spliced WebSocket connection.
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes,
+                                                                                    informationalResponseStrategy: .drop,
+                                                                                    limitConfiguration: limits)))
                     try pipeline.addHandler(ProxyHandler(loop: loop, timeouts: timeouts, scheme: scheme))
                 }
             }
@@ -197,6 +198,10 @@ final class LoopContext: @unchecked Sendable {
     let pool: UpstreamPool
     private var cachedGeneration = -1
     private var cachedTable = RouteTable()
+    /// The last `Host` header seen on this loop and its normalised name: clients send the same one
+    /// again and again, and normalising allocates.
+    private var lastHostHeader = ""
+    private var lastHostName = ""
 
     init(eventLoop: EventLoop, shared: GatewayServer.SharedState) {
         self.shared = shared
@@ -211,7 +216,11 @@ final class LoopContext: @unchecked Sendable {
             cachedTable = shared.routeTable.withLockedValue { $0 }
             cachedGeneration = generation
         }
-        return cachedTable.match(host: host, path: path)
+        if host != lastHostHeader {
+            lastHostHeader = host
+            lastHostName = RouteTable.hostName(fromHostHeader: host)
+        }
+        return cachedTable.match(hostName: lastHostName, path: path)
     }
 }
 

@@ -12,6 +12,8 @@ struct BackendStats: Sendable {
     /// Response body bytes `/download` wrote so far.
     var downloadedBytes = 0
     var connections = 0
+    /// Connections that ended (closed by either side).
+    var closedConnections = 0
 }
 
 /// An in-process HTTP/1.1 backend on SwiftNIO with behaviours chosen by path:
@@ -19,6 +21,7 @@ struct BackendStats: Sendable {
 /// - `/hold`: reads the head, then stops reading (back-pressure), counting what arrived.
 /// - `/download/N`: streams N pattern bytes, each chunk after the previous one was written.
 /// - `/die/N`: announces 10 MB, sends N bytes, closes.
+/// - `/stall/N`: announces 10 MB, sends N bytes, then sends nothing more and keeps the connection open.
 /// - `/echo`: streams the request body back as it arrives.
 /// - anything else: `backend=<name> method=... path=... host=... xff=... xfp=... xfh=... body=N`.
 final class TestBackend: Sendable {
@@ -96,6 +99,11 @@ private final class BackendHandler: ChannelDuplexHandler {
         context.fireChannelActive()
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        stats.withLockedValue { $0.closedConnections += 1 }
+        context.fireChannelInactive()
+    }
+
     func read(context: ChannelHandlerContext) {
         if !holding { context.read() }
     }
@@ -140,13 +148,14 @@ private final class BackendHandler: ChannelDuplexHandler {
             headers.add(name: "content-length", value: "\(total)")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             writeDownload(context: context, offset: 0, total: total)
-        } else if path.hasPrefix("/die/"), let count = Int(path.dropFirst("/die/".count)) {
+        } else if path.hasPrefix("/die/") || path.hasPrefix("/stall/"), let count = Int(path.split(separator: "/").last ?? "") {
             var headers = HTTPHeaders()
             headers.add(name: "content-length", value: "10000000")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             var buffer = context.channel.allocator.buffer(capacity: count)
             buffer.writeRepeatingByte(UInt8(ascii: "x"), count: count)
-            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer)))).whenComplete { _ in context.close(promise: nil) }
+            let written = context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))))
+            if path.hasPrefix("/die/") { written.whenComplete { _ in context.close(promise: nil) } }
         } else {
             let h = head.headers
             sendText(context: context, "backend=\(name) method=\(head.method) path=\(path) host=\(h.first(name: "host") ?? "") "
