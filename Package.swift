@@ -69,6 +69,7 @@ let package = Package(
         .executableTarget(name: "ployz-gateway", dependencies: ["PloyzGateway", "PloyzStore", argumentParser, logging], swiftSettings: settings),
         .executableTarget(name: "ployz-dns", dependencies: ["PloyzDNS", "PloyzStore", argumentParser, logging], swiftSettings: settings),
         .executableTarget(name: "nats-bench", dependencies: ["NATSClient", argumentParser], swiftSettings: settings),
+        .executableTarget(name: "peer-diff-bench", dependencies: ["WireGuard"], swiftSettings: settings),
 
         .testTarget(name: "PloyzModelTests", dependencies: ["PloyzModel"], swiftSettings: settings),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient"] + nio, swiftSettings: settings),

@@ -12,7 +12,7 @@
 set -euo pipefail
 
 if [ -z "${PLOYZ_BENCH_LOCKED:-}" ]; then
-    exec env PLOYZ_BENCH_LOCKED=1 flock /tmp/ployz-bench.lock "$0" "$@"
+    exec env PLOYZ_BENCH_LOCKED=1 flock -o /tmp/ployz-bench.lock "$0" "$@"
 fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

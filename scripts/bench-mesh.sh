@@ -8,7 +8,7 @@ set -euo pipefail
 # Never two benchmarks at once: each takes /tmp/ployz-bench.lock (PLOYZ_BENCH_LOCKED=1 when the
 # caller holds it already).
 if [ -z "${PLOYZ_BENCH_LOCKED:-}" ]; then
-  exec env PLOYZ_BENCH_LOCKED=1 flock /tmp/ployz-bench.lock "$0" "$@"
+  exec env PLOYZ_BENCH_LOCKED=1 flock -o /tmp/ployz-bench.lock "$0" "$@"
 fi
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "bench-mesh: run as root (network namespaces)" >&2; exit 1; }

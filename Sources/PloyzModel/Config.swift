@@ -58,6 +58,9 @@ public struct PloyzConfig: Sendable, Equatable {
     public var natsPort = 4222
     public var natsClusterPort = 6222
     public var publicIP: String?
+    /// `host` or `host:port` of a STUN server that tells the node its public address when
+    /// `public_ip` is unset; unset asks none.
+    public var stunServer: String?
     public var logLevel = LogLevel.info
 
     public init() {}
@@ -141,6 +144,14 @@ extension PloyzConfig {
                 throw FieldError(message: "\"\(text)\": must be an IPv4 or IPv6 address")
             }
             c.publicIP = text.isEmpty ? nil : text
+        },
+        Field(key: "stun_server") { c, raw throws(FieldError) in
+            let text = try raw.string()
+            guard !text.isEmpty else { c.stunServer = nil; return }
+            guard STUNServerAddress(text) != nil else {
+                throw FieldError(message: "\"\(text)\": must be HOST or HOST:PORT (an IPv4 address or a host name; port 1-65535)")
+            }
+            c.stunServer = text
         },
         Field(key: "log_level") { c, raw throws(FieldError) in
             let text = try raw.string()
@@ -282,5 +293,29 @@ extension PloyzConfig {
         guard subnetPrefixLength - clusterCIDR.prefixLength <= 16 else {
             throw ConfigError("subnet_prefix_len \(subnetPrefixLength): at most 65536 node subnets per cluster_cidr; use a prefix of /\(clusterCIDR.prefixLength + 16) or shorter")
         }
+    }
+}
+
+/// A STUN server as `stun_server` names it: `host` (port 3478) or `host:port`; the host is an
+/// IPv4 address or a DNS name.
+public struct STUNServerAddress: Sendable, Equatable {
+    public static let defaultPort = 3478
+    public var host: String
+    public var port: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        let host = String(parts[0])
+        let hostOK = IPv4Address(host) != nil
+            || (!host.isEmpty && host.count <= 253 && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }
+                && !host.hasPrefix("-") && !host.hasPrefix(".") && host.contains { $0.isLetter })
+        guard hostOK else { return nil }
+        var port = Self.defaultPort
+        if parts.count == 2 {
+            guard let value = Int(parts[1]), (1...65535).contains(value) else { return nil }
+            port = value
+        }
+        self.host = host
+        self.port = port
     }
 }

@@ -68,14 +68,29 @@ extension ClusterStore {
         return written
     }
 
+    /// The names of every stream the store uses (the buckets' and the two streams).
+    public static var streamNames: [String] {
+        StoreBucket.allCases.map { "KV_" + $0.bucketName } + [StoreStream.events, StoreStream.jobs]
+    }
+
+    /// True when every stream of the store has `replicas` copies, a leader, and every follower
+    /// caught up (a standalone server's streams count as healthy at one replica).
+    public func isReplicated(_ replicas: Int) async throws -> Bool {
+        for stream in Self.streamNames {
+            let info = try await js.streamInfo(stream)
+            guard info.config.replicas >= replicas else { return false }
+            if let cluster = info.cluster, !cluster.isHealthy || (cluster.replicas?.count ?? 0) + 1 < replicas { return false }
+        }
+        return true
+    }
+
     /// Raises every bucket's and stream's replica count to `replicas` where it is lower (never
     /// lowers one: a cluster that shrinks keeps its copies until an operator decides). Returns the
     /// number of streams that were moved.
     @discardableResult
     public func raiseReplicas(to replicas: Int) async throws -> Int {
         var moved = 0
-        let streams = StoreBucket.allCases.map { "KV_" + $0.bucketName } + [StoreStream.events, StoreStream.jobs]
-        for stream in streams {
+        for stream in Self.streamNames {
             var info = try await js.streamInfo(stream)
             guard info.config.replicas < replicas else { continue }
             info.config.replicas = replicas

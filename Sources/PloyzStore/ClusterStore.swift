@@ -132,10 +132,12 @@ public final class ClusterStore: Sendable {
 /// Errors of the typed layer; NATS errors pass through unchanged.
 public enum StoreError: Error, CustomStringConvertible, Equatable {
     case undecodable(bucket: String, key: String, reason: String)
+    case leaseBusy(key: String, holder: String, waited: Duration)
 
     public var description: String {
         switch self {
         case .undecodable(let bucket, let key, let reason): "store record \(bucket)/\(key) is not valid: \(reason)"
+        case .leaseBusy(let key, let holder, let waited): "lease \(key) is still held by \(holder) after waiting \(waited)"
         }
     }
 }

@@ -184,7 +184,7 @@ extension Mesh {
         func run() throws {
             if !global.json { print("verifying token") }
             let result = try withDaemon {
-                try ControlClient(socketPath: global.socketPath, timeout: 180).call(.meshJoin, ControlParams(token: token))
+                try ControlClient(socketPath: global.socketPath, timeout: 300).call(.meshJoin, ControlParams(token: token))
             }
             try global.emit(result) { result.message ?? "ready" }
         }

@@ -165,6 +165,15 @@ import Testing
             _ = try await nc.request("svc.silent", payload: "x", timeout: .milliseconds(200))
         }
         #expect(NATSError.noResponders.description.contains("no responders"))
+
+        // The timeout renewed the response subscription (a cluster can lose interest in it);
+        // a late reply to the old subscription's request is dropped, and requests still work.
+        let renewed = nc.state.withLockedValue { ($0.responseSid, $0.previousResponseSid) }
+        #expect(renewed.0 != nil && renewed.1 != nil && renewed.0 != renewed.1)
+        for i in 0..<5 {
+            let r = try await nc.request("svc.echo", payload: "after \(i)", timeout: .seconds(2))
+            #expect(r.string == "after \(i)")
+        }
     }
 
     @Test func maxPayloadExceededThrowsBeforeSending() async throws {

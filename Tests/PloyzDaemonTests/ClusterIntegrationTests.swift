@@ -20,7 +20,11 @@ struct ClusterIntegrationTests {
             try node.startDaemon()
             nodes.append(node)
         }
-        try body(lan, nodes)
+        do { try body(lan, nodes) } catch {
+            // Keep the nodes' logs for a failure that only shows under load.
+            for node in nodes { runCommand("/bin/cp", ["-r", node.directory, "/tmp/ployz-failed-" + node.namespace]) }
+            throw error
+        }
     }
 
     /// Error text of a refused call, or nil when it succeeded.
@@ -39,6 +43,9 @@ struct ClusterIntegrationTests {
             // The second invite comes from the member that just joined.
             let joined2 = try nodes[2].join(try nodes[1].invite())
             #expect(joined2.contains("synced 2 peers"), "\(joined2)")
+            // With three members the join waits until the store has three current copies.
+            #expect(joined2.contains("store replicated on 3 members"), "\(joined2)")
+            #expect(!joined1.contains("store replicated"), "\(joined1)")
 
             let statuses = try nodes.map { try $0.status() }
             #expect(Set(statuses.map(\.subnet)).count == 3)
@@ -171,6 +178,17 @@ struct ClusterIntegrationTests {
                 let peer = try #require(try nodes[index].status().peers.first { $0.publicKey == statuses[1].publicKey })
                 #expect(peer.endpoint?.hasPrefix("192.168.77.") == true, "\(peer)")
             }
+
+            // A new local address is re-advertised: node 0 learns it from node 2's record.
+            let added = runCommand("/usr/sbin/ip", ["-n", nodes[2].namespace, "address", "add", "192.168.77.213/24", "dev", "eth0"])
+            #expect(added.status == 0, "\(added.output)")
+            let cache = nodes[0].dataDir + "/networks/cl/machines.json"
+            let learned = waitUntil(.seconds(20)) {
+                guard let data = FileManager.default.contents(atPath: cache),
+                      let machines = try? JSONDecoder.ployz.decode([MachineRecord].self, from: data) else { return false }
+                return machines.first { $0.publicKey.base64 == statuses[2].publicKey }?.endpoints.contains("192.168.77.213:51820") == true
+            }
+            #expect(learned, "node 0 never saw node 2's new address among its endpoints")
         }
     }
 

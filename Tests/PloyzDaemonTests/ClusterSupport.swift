@@ -73,7 +73,7 @@ extension TestNode {
 
     /// `mesh join --token`; the progress lines.
     func join(_ token: String) throws -> String {
-        try ControlClient(socketPath: socketPath, timeout: 120).call(.meshJoin, .init(token: token)).message ?? ""
+        try ControlClient(socketPath: socketPath, timeout: 300).call(.meshJoin, .init(token: token)).message ?? ""
     }
 
     /// Pings `address` (v4 or v6) once from inside the namespace; true when it answered.

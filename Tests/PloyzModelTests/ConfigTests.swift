@@ -50,7 +50,7 @@ import Testing
             let variable = "PLOYZ_" + key.uppercased()
             // Setting a nonsense value must be rejected by name, proving the variable is read.
             if key == "dns_upstreams" || key == "gateway_https_listen_addr" || key == "gateway_metrics_listen_addr"
-                || key == "dns_metrics_listen_addr" || key == "public_ip" {
+                || key == "dns_metrics_listen_addr" || key == "public_ip" || key == "stun_server" {
                 #expect(throws: ConfigError.self) { try PloyzConfig.load(fileText: nil, environment: [variable: "nonsense!"]) }
                 continue
             }
@@ -59,6 +59,21 @@ import Testing
             }
             #expect(error?.description.hasPrefix(variable) == true, "\(key): \(String(describing: error))")
         }
+    }
+
+    @Test func stunServerIsAHostWithAnOptionalPort() throws {
+        #expect(STUNServerAddress("192.0.2.7") == STUNServerAddress("192.0.2.7:3478"))
+        #expect(STUNServerAddress("stun.example.net:19302")?.port == 19302)
+        #expect(STUNServerAddress("stun.example.net")?.host == "stun.example.net")
+        for bad in ["", ":3478", "192.0.2.7:0", "192.0.2.7:70000", "host:port", "-bad.example", "a b", "[::1]:3478", "999.1.1.1"] {
+            #expect(STUNServerAddress(bad) == nil, "\(bad)")
+        }
+        let loaded = try PloyzConfig.load(fileText: "stun_server = \"192.0.2.7:3479\"", environment: [:]).config
+        #expect(loaded.stunServer == "192.0.2.7:3479")
+        let fromEnvironment = try PloyzConfig.load(fileText: nil, environment: ["PLOYZ_STUN_SERVER": "stun.example.net"]).config
+        #expect(fromEnvironment.stunServer == "stun.example.net")
+        let error = #expect(throws: ConfigError.self) { try PloyzConfig.load(fileText: nil, environment: ["PLOYZ_STUN_SERVER": "host:port"]) }
+        #expect(error?.description.contains("must be HOST or HOST:PORT") == true, "\(String(describing: error))")
     }
 
     @Test func badValuesNameTheFieldAndWhatIsAllowed() {

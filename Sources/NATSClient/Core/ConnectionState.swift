@@ -62,6 +62,10 @@ struct ConnectionState: @unchecked Sendable {
     var subscriptions: [UInt64: SubscriptionRecord] = [:]
 
     var responseSid: UInt64?
+    /// The response subscription replaced by the last refresh; replies to it are still taken.
+    var previousResponseSid: UInt64?
+    /// When the response subscription was last renewed after a request timed out.
+    var responseRefreshedAt: NIODeadline?
     var nextRequestID: UInt64 = 0
     var requests: [String: PendingRequest] = [:]
     /// Whether the request-timeout sweep is scheduled (one timer for all requests, not one each).

@@ -336,17 +336,35 @@ public final class NATSConnection: Sendable {
 
     private func sweepRequests() {
         let now = NIODeadline.now()
-        let (expired, again): ([PendingRequest], Bool) = state.withLockedValue { s in
+        let (expired, again, channel): ([PendingRequest], Bool, Channel?) = state.withLockedValue { s in
             var expired: [PendingRequest] = []
             for (token, r) in s.requests where r.deadline <= now {
                 expired.append(r)
                 s.requests[token] = nil
             }
             s.sweepScheduled = !s.requests.isEmpty
-            return (expired, s.sweepScheduled)
+            let channel = expired.isEmpty ? nil : renewResponseSubscription(&s, now: now)
+            return (expired, s.sweepScheduled, channel)
         }
         for r in expired { r.continuation.resume(throwing: NATSError.timeout) }
+        if let channel { scheduleWrite(channel) }
         if again { scheduleSweep() }
+    }
+
+    /// After a request timed out, subscribes the response inbox again (then drops the old
+    /// subscription), at most once a second. In a cluster a subscription made while a route was
+    /// being set up can miss that route (nats-server 2.9 closes one of two simultaneous routes as a
+    /// duplicate, and interest sent over it is lost), so replies from servers behind it never
+    /// arrive; a new subscription is announced on every current route.
+    private func renewResponseSubscription(_ s: inout ConnectionState, now: NIODeadline) -> Channel? {
+        guard let old = s.responseSid, s.status == .connected else { return nil }
+        if let last = s.responseRefreshedAt, now - last < .seconds(1) { return nil }
+        s.responseRefreshedAt = now
+        let sid = s.nextSid
+        s.nextSid += 1
+        s.responseSid = sid
+        s.previousResponseSid = old
+        return enqueueControl(&s, "SUB \(inboxPrefix).* \(sid)\r\nUNSUB \(old)\r\n")
     }
 
     /// Sends a request with a byte-array payload.
@@ -373,7 +391,7 @@ public final class NATSConnection: Sendable {
             case deliver(AsyncStream<NATSMessage>.Continuation, finish: Bool)
         }
         let delivery: Delivery = state.withLockedValue { s in
-            if sid == s.responseSid {
+            if sid == s.responseSid || (sid == s.previousResponseSid && sid != 0) {
                 let subject = message.subject.utf8
                 let prefixCount = inboxPrefix.utf8.count + 1
                 guard subject.count > prefixCount else { return .none }

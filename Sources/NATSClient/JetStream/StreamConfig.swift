@@ -163,6 +163,32 @@ public struct StreamInfo: Codable, Sendable {
     public var config: StreamConfig
     /// The counters.
     public var state: StreamState
+    /// Leader and replicas in a cluster; nil from a standalone server.
+    public var cluster: StreamClusterInfo?
+}
+
+/// Where a clustered stream lives: its leader and the other replicas' progress.
+public struct StreamClusterInfo: Codable, Sendable, Equatable {
+    /// The NATS cluster's name.
+    public var name: String?
+    /// The server that leads the stream; nil during an election.
+    public var leader: String?
+    /// The other replicas.
+    public var replicas: [PeerInfo]?
+
+    /// One replica other than the leader.
+    public struct PeerInfo: Codable, Sendable, Equatable {
+        public var name: String
+        /// Caught up with the leader.
+        public var current: Bool
+        public var offline: Bool?
+        public var lag: UInt64?
+    }
+
+    /// A leader, and every other replica current and online.
+    public var isHealthy: Bool {
+        leader != nil && (replicas ?? []).allSatisfy { $0.current && $0.offline != true }
+    }
 }
 
 /// Counters of a stream.

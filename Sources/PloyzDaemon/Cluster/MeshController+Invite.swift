@@ -7,6 +7,9 @@ import WireGuard
 extension MeshController {
     /// Default lifetime of an invite token.
     public static let defaultInviteTTL: TimeInterval = 600
+    /// How long each store step of an invite retries a passing failure (an election, a replica
+    /// catching up) before the invite fails.
+    static let invitePatience: Duration = .seconds(20)
 
     /// `mesh invite [--ttl]`: claims a subnet for the newcomer, publishes a pending machine record
     /// with a provisional WireGuard key (so every member adds it as a peer), records the invite
@@ -24,7 +27,7 @@ extension MeshController {
         let paths = self.paths
         let signing: NetworkSigningKey
         do {
-            signing = try await withTimeout(.seconds(5), "reading the network signing key") {
+            signing = try await retryingStore("reading the network signing key", within: Self.invitePatience) {
                 try await NetworkSigningKey.reconcile(paths, network: name, store: store)
             }
         } catch {
@@ -40,10 +43,15 @@ extension MeshController {
         let pending = MachineRecord(id: inviteID, name: "invite-\(inviteID.prefix(6))", publicKey: provisional.publicKey,
                                     subnet: subnet, endpoints: [], lifecycle: .pending)
         do {
-            try await withTimeout(.seconds(5), "publishing the pending machine") { try await store.putMachine(pending) }
-            try await withTimeout(.seconds(5), "recording the invite") {
-                try await store.create(InviteRecord(id: inviteID, issuer: record.machineID, subnet: subnet, expiresAt: expiresAt),
-                                       in: .invites, key: inviteID)
+            try await retryingStore("publishing the pending machine", within: Self.invitePatience) { try await store.putMachine(pending) }
+            let invite = InviteRecord(id: inviteID, issuer: record.machineID, subnet: subnet, expiresAt: expiresAt)
+            try await retryingStore("recording the invite", within: Self.invitePatience) {
+                do {
+                    try await store.create(invite, in: .invites, key: inviteID)
+                } catch NATSError.keyExists {
+                    // The id is fresh: an earlier try that timed out was stored after all.
+                    guard try await store.get(InviteRecord.self, in: .invites, key: inviteID)?.record.issuer == invite.issuer else { throw NATSError.keyExists(key: inviteID) }
+                }
             }
         } catch {
             _ = try? await store.deleteMachine(id: inviteID)
@@ -69,8 +77,8 @@ extension MeshController {
     static func claimFreeSubnet(for machine: String, record: NetworkRecord, store: ClusterStore) async throws -> IPv4CIDR {
         let taken: Set<IPv4CIDR>
         do {
-            let claims = try await withTimeout(.seconds(5), "reading subnet claims") { try await store.claimedSubnets() }
-            let machines = try await withTimeout(.seconds(5), "reading machines") { try await store.machines() }
+            let claims = try await retryingStore("reading subnet claims", within: invitePatience) { try await store.claimedSubnets() }
+            let machines = try await retryingStore("reading machines", within: invitePatience) { try await store.machines() }
             taken = Set(claims.map(\.subnet) + machines.map(\.subnet))
         } catch {
             throw ControlError(.failed, "mesh invite: cannot read the claimed subnets: \(PhaseRunner.oneLine(error))")
@@ -81,7 +89,9 @@ extension MeshController {
         for subnet in candidates {
             let won: Bool
             do {
-                won = try await withTimeout(.seconds(5), "claiming subnet \(subnet)") { try await store.claimSubnet(subnet, for: machine) }
+                // A retried claim that was stored by a try that timed out is found as this
+                // machine's own claim, which `claimSubnet` counts as won.
+                won = try await retryingStore("claiming subnet \(subnet)", within: invitePatience) { try await store.claimSubnet(subnet, for: machine) }
             } catch {
                 throw ControlError(.failed, "mesh invite: cannot claim subnet \(subnet): \(PhaseRunner.oneLine(error))")
             }

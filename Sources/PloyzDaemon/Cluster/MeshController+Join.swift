@@ -66,15 +66,36 @@ extension MeshController {
                 throw joinError(error)
             }
             // Redeemed: from here the node is a member; failures leave its state for `mesh start`.
+            // Joins go on one at a time from here: two fresh nats-servers that meet before either
+            // has heard the cluster's leader can elect one of their own (a second cluster), and a
+            // member that is active but not started yet fails everyone's handshake check. The
+            // lease lives on the issuer connection (which reconnects through the new key).
+            let lease: StoreLease
+            do {
+                let (taken, waited) = try await StoreLease.acquire(Self.joinLeaseKey, holder: record.machineID, store: session!.store,
+                                                                   timeout: Self.joinLeaseTimeout)
+                lease = taken
+                if waited > .seconds(1) { steps.append("waited \(Int(waited.components.seconds)) s for other joins") }
+            } catch {
+                await session?.close()
+                throw ControlError(.failed, "store lease: \(PhaseRunner.oneLine(error))")
+            }
+            defer {
+                // Through this node's own store when it runs: the issuer connection was cut by the
+                // key rotation and may not be back yet.
+                let local = store?.store
+                Task { [session] in
+                    await lease.release(using: local)
+                    await session?.close()
+                }
+            }
             let own = WireGuardKeyPair.generate()
             let members: [MachineRecord]
             do {
                 members = try await rotateKey(record, from: provisional, to: own, claims: claims, via: via, store: session!)
             } catch {
-                await session?.close()
                 throw ControlError(.failed, "rotating key: \(PhaseRunner.oneLine(error))")
             }
-            await session?.close()
             // A joined node's nats-server is in the cluster from its first start, routing to every
             // member; the members it knows now are also its first peers when it starts.
             var joined = record
@@ -82,6 +103,10 @@ extension MeshController {
             do {
                 try networks.update(joined)
                 try Convergence.writeCache(members, to: paths.peerCacheFile(record.name))
+                try FileManager.default.createDirectory(atPath: paths.runtimeNetworkDir(record.name), withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+                try natsSidecar.writeRoutes(natsSidecar.serverConfig(joined, overlay: own.publicKey.overlayAddress),
+                                            peers: Self.routePeers(members, ownID: record.machineID), network: record.name)
             } catch {
                 throw ControlError(.failed, "synced: cannot write the network's state: \(error)")
             }
@@ -90,6 +115,7 @@ extension MeshController {
             }
             let peers = await convergence?.waitUntilSynced(timeout: .seconds(30)) ?? 0
             steps.append("synced \(peers) peers")
+            if let replicated = try await waitUntilReplicated() { steps.append(replicated) }
             let deadline = ContinuousClock.now + .seconds(20)
             var report = await ready(record.name)
             while !report.ready && ContinuousClock.now < deadline {
@@ -103,6 +129,36 @@ extension MeshController {
             steps.append("ready")
             return steps
         }
+    }
+
+    /// How long a join waits for other joins (each holds the lease from its key rotation until
+    /// its store is replicated).
+    static let joinLeaseTimeout: Duration = .seconds(150)
+    static let joinLeaseKey = "join"
+
+    /// With this node the network has three members or more: waits until every stream of the
+    /// store has three current replicas (the members raise them; see `maintainStore`), so that a
+    /// node reported ready can be followed by any one member dying. Nil when there is nothing to
+    /// wait for.
+    private func waitUntilReplicated(timeout: Duration = .seconds(60)) async throws -> String? {
+        let replicas = Self.desiredReplicas(knownMachines)
+        guard replicas > 1 else { return nil }
+        let deadline = ContinuousClock.now + timeout
+        var last = "not checked"
+        while ContinuousClock.now < deadline {
+            if let session = store {
+                do {
+                    if try await withTimeout(.seconds(3), "reading the store's streams", { try await session.store.isReplicated(replicas) }) {
+                        return "store replicated on \(replicas) members"
+                    }
+                    last = "a stream has fewer than \(replicas) current replicas"
+                } catch {
+                    last = PhaseRunner.oneLine(error)
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        throw ControlError(.failed, "store replicated: not within \(timeout) (\(last)); the store works, with fewer copies until the members' servers are all routed")
     }
 
     /// Signature, expiry, and that this node does not already belong to another network.

@@ -52,23 +52,21 @@ enum STUNClient {
 }
 
 /// The node's public address for its advertised endpoints: `public_ip` when set, else what the
-/// STUN server named by `PLOYZ_STUN_SERVER` (`host` or `host:port`, IPv4) sees, cached for a
-/// minute so the convergence loop's periodic re-advertising does not query it every tick.
+/// `stun_server` (`PLOYZ_STUN_SERVER`) sees, cached for a minute so the convergence loop's
+/// periodic re-advertising does not query it every tick.
 enum PublicAddress {
     static let cacheLifetime: TimeInterval = 60
     private static let lock = NSLock()
     nonisolated(unsafe) private static var cached: (server: String, address: String?, at: Date)?
 
-    static func addresses(config: PloyzConfig, environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+    static func addresses(config: PloyzConfig) -> [String] {
         if let ip = config.publicIP { return [ip] }
-        guard let server = environment["PLOYZ_STUN_SERVER"], !server.isEmpty else { return [] }
+        guard let server = config.stunServer, let target = STUNServerAddress(server) else { return [] }
         let now = Date()
         if let hit = lock.withLock({ cached }), hit.server == server, now.timeIntervalSince(hit.at) < cacheLifetime {
             return hit.address.map { [$0] } ?? []
         }
-        let parts = server.split(separator: ":", maxSplits: 1)
-        let port = parts.count == 2 ? Int(parts[1]) ?? 3478 : 3478
-        let address = try? STUNClient.mappedAddress(host: String(parts[0]), port: port, timeout: .milliseconds(500), attempts: 2).address
+        let address = try? STUNClient.mappedAddress(host: target.host, port: target.port, timeout: .milliseconds(500), attempts: 2).address
         lock.withLock { cached = (server, address, now) }
         return address.map { [$0] } ?? []
     }

@@ -7,8 +7,8 @@ import WireGuard
 /// standalone (nats-server 2.9 cannot elect a JetStream leader alone in a cluster); when the first
 /// peer's server is reachable it moves into the cluster: its records are exported, the server
 /// restarts with a `cluster` block, and the records are imported into the clustered store. From
-/// then on routes follow the machines (the routes file is rewritten and the server reloaded, never
-/// restarted) and, from three members, every bucket and stream is kept with three replicas.
+/// then on the routes file follows the machines (for the server's next start; a newcomer routes
+/// to every member itself) and, from three members, every bucket and stream has three replicas.
 extension MeshController {
     /// How often the store's membership is checked.
     static let storeMaintenanceInterval: Duration = .seconds(1)
@@ -60,6 +60,14 @@ extension MeshController {
         let machines = knownMachines
         let peers = Self.routePeers(machines, ownID: record.machineID)
         let serverConfig = natsSidecar.serverConfig(record, overlay: keyPair.publicKey.overlayAddress)
+        if record.clustered == true && store == nil {
+            do {
+                try await exclusively { try await self.finishMoveIntoCluster(name) }
+            } catch {
+                logger.error("finishing the store's move into the cluster failed; retrying", metadata: ["network": "\(name)", "error": "\(error)"])
+            }
+            return
+        }
         guard record.clustered == true else {
             let active = machines.filter { $0.id != record.machineID && $0.lifecycle == .active }.map(\.overlayIPv6)
             guard await Self.anyClusterPortAnswers(active, port: serverConfig.clusterPort) else { return }
@@ -70,20 +78,30 @@ extension MeshController {
             }
             return
         }
+        // The routes file is kept current for the server's next start, but the running server is
+        // not reloaded: a newcomer's server routes to every member itself (and NATS gossips the
+        // rest), and nats-server 2.9 stops announcing its own clients' subscriptions to its routes
+        // after a reload that adds a route (seen here: every reply to such a client is lost).
         do {
             if try natsSidecar.writeRoutes(serverConfig, peers: peers, network: name) {
-                await natsSidecar.reload(network: name)
-                logger.info("store routes changed", metadata: ["network": "\(name)", "routes": "\(peers.count)"])
+                logger.info("store routes written for the next start", metadata: ["network": "\(name)", "routes": "\(peers.count)"])
             }
         } catch {
             logger.warning("cannot write the store's routes", metadata: ["error": "\(error)"])
         }
         let replicas = Self.desiredReplicas(machines)
         guard replicas > storeReplicas, let session = store else { return }
-        // Only once every active member's server is up: a replica placed on a member whose
-        // server is not there yet cannot be created, and one that joins later must catch up.
-        let active = machines.filter { $0.id != record.machineID && $0.lifecycle == .active }.map(\.overlayIPv6)
-        guard await Self.allClusterPortsAnswer(active, port: serverConfig.clusterPort) else { return }
+        // Only once this server has had routes to enough servers for two rounds: a replica placed
+        // on a server whose routes are still forming stalls its catch-up (about 10 s in
+        // nats-server 2.9), and writes wait for it meanwhile. (Members whose servers have not
+        // started yet, e.g. joins waiting for the join lease, are not waited for.)
+        let routed = (try? NATSProbe.routeAddresses(monitorPort: serverConfig.monitorPort)) ?? []
+        guard routed.count + 1 >= replicas else {
+            storeRoutedRounds = 0
+            return
+        }
+        storeRoutedRounds += 1
+        guard storeRoutedRounds >= 2 else { return }
         do {
             let moved = try await withTimeout(.seconds(10), "raising the store's replicas") { try await session.store.raiseReplicas(to: replicas) }
             storeReplicas = replicas
@@ -97,16 +115,9 @@ extension MeshController {
     /// True when any of `hosts` answers on its NATS cluster port (the route listener sends INFO).
     static func anyClusterPortAnswers(_ hosts: [IPv6Address], port: Int) async -> Bool {
         guard !hosts.isEmpty else { return false }
-        return await Task.detached { hosts.contains { clusterPortAnswers($0, port: port) } }.value
-    }
-
-    /// True when every one of `hosts` answers on its NATS cluster port.
-    static func allClusterPortsAnswer(_ hosts: [IPv6Address], port: Int) async -> Bool {
-        await Task.detached { hosts.allSatisfy { clusterPortAnswers($0, port: port) } }.value
-    }
-
-    private static func clusterPortAnswers(_ host: IPv6Address, port: Int) -> Bool {
-        (try? NATSProbe.info(host: host.description, port: port, timeout: .milliseconds(300))) != nil
+        return await Task.detached {
+            hosts.contains { (try? NATSProbe.info(host: $0.description, port: port, timeout: .milliseconds(300))) != nil }
+        }.value
     }
 
     /// Moves this node's standalone store into the cluster (see the type's comment). The export
@@ -132,15 +143,41 @@ extension MeshController {
         await session.close()
         store = nil
         let overlay = keyPair.publicKey.overlayAddress
+        // The standalone streams go aside (the export holds their records): a clustered server
+        // would restore them as orphans beside the cluster's streams of the same names.
+        await supervisor.stop(NATSSidecar.name, network: name)
+        let standalone = Self.standaloneStoreDir(paths, network: name)
+        try? FileManager.default.removeItem(atPath: standalone)
+        if FileManager.default.fileExists(atPath: paths.natsStoreDir(name) + "/jetstream") {
+            try FileManager.default.moveItem(atPath: paths.natsStoreDir(name) + "/jetstream", toPath: standalone)
+        }
         try await natsSidecar.bringUp(record, overlay: overlay, peers: peers, rollback: Rollback())
-        let serverConfig = natsSidecar.serverConfig(record, overlay: overlay)
+        try await finishMoveIntoCluster(name)
+        logger.info("store moved into the NATS cluster", metadata: ["network": "\(name)", "records": "\(export.recordCount)"])
+    }
+
+    /// The second half of the move, also run by `maintainStore` when the first try failed after the
+    /// restart (no leader elected in time): connect to the clustered server, import what waits on
+    /// disk, and converge again.
+    func finishMoveIntoCluster(_ name: String) async throws {
+        guard store == nil, let (record, keyPair) = try? load(name), record.clustered == true else { return }
+        let serverConfig = natsSidecar.serverConfig(record, overlay: keyPair.publicKey.overlayAddress)
         let clustered = try await StoreSession.connect(url: serverConfig.clientURL, user: record.natsUser,
                                                        password: record.natsPassword, timeout: .seconds(5))
+        do {
+            try await importPendingExport(name, store: clustered)
+        } catch {
+            await clustered.close()
+            throw error
+        }
         store = clustered
-        try await importPendingExport(name, store: clustered)
         let own = machineRecord(record, keyPair: keyPair, lifecycle: .active)
         await startConvergence(record: record, interface: meshInterface(backend ?? resolvedBackend()), own: own)
-        logger.info("store moved into the NATS cluster", metadata: ["network": "\(name)", "records": "\(export.recordCount)"])
+    }
+
+    /// Where the standalone server's JetStream files wait while the store moves into the cluster.
+    static func standaloneStoreDir(_ paths: DaemonPaths, network: String) -> String {
+        paths.natsStoreDir(network) + "/jetstream.standalone"
     }
 
     /// When an export waits on disk (the store was being moved into the cluster): waits for the
@@ -167,6 +204,7 @@ extension MeshController {
         }
         let written = try await withTimeout(.seconds(30), "importing the store's records") { try await store.store.importMissing(export) }
         try FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.removeItem(atPath: Self.standaloneStoreDir(paths, network: name))
         logger.info("store records imported into the cluster", metadata: ["network": "\(name)", "written": "\(written)", "records": "\(export.recordCount)"])
     }
 

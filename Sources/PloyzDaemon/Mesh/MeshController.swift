@@ -27,6 +27,8 @@ public actor MeshController {
     var storeMaintenance: Task<Void, Never>?
     /// The replica count the store's assets were last raised to.
     var storeReplicas = 1
+    /// Consecutive maintenance rounds in which this node's server had a route to every member.
+    var storeRoutedRounds = 0
 
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []

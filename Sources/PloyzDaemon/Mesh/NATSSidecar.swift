@@ -18,8 +18,10 @@ struct NATSSidecar: Sendable {
     }
 
     /// Writes the configuration, makes sure the server runs with it, and waits until it answers.
-    /// A clustered server routes to `peers` (the other members' overlay addresses); with none
-    /// known the routes file of an earlier run is kept.
+    /// A clustered server's routes file is kept when it exists (the maintenance loop keeps it
+    /// current, and a joining node starts with a route to its issuer only); a missing one (a new
+    /// runtime dir after a reboot, the first node's move into the cluster) is written from
+    /// `peers`, the other members' overlay addresses.
     func bringUp(_ record: NetworkRecord, overlay: IPv6Address, peers: [IPv6Address] = [], rollback: Rollback) async throws {
         let serverConfig = serverConfig(record, overlay: overlay)
         let configPath = paths.natsConfigFile(record.name)
@@ -27,13 +29,10 @@ struct NATSSidecar: Sendable {
                                                 attributes: [.posixPermissions: 0o700])
         try FileManager.default.createDirectory(atPath: paths.runtimeNetworkDir(record.name), withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        if serverConfig.clustered {
-            let routesChanged = try writeRoutes(serverConfig, peers: peers, network: record.name)
-            if !routesChanged && !FileManager.default.fileExists(atPath: paths.natsRoutesFile(record.name)) {
+        if serverConfig.clustered && !FileManager.default.fileExists(atPath: paths.natsRoutesFile(record.name)) {
+            guard try writeRoutes(serverConfig, peers: peers, network: record.name) else {
                 throw SpawnError(description: "the store is clustered but no other member is known to route to; rejoin with a new token")
             }
-            // An adopted server reads changed routes on reload; a started one reads the file anyway.
-            if routesChanged { await reload(network: record.name) }
         }
         try AtomicFile.write(serverConfig.render(), to: configPath, mode: 0o600)
         guard let executable = DetachedSpawn.resolve("nats-server") else {
@@ -58,13 +57,6 @@ struct NATSSidecar: Sendable {
         if let current = FileManager.default.contents(atPath: path), String(decoding: current, as: UTF8.self) == text { return false }
         try AtomicFile.write(text, to: path, mode: 0o600)
         return true
-    }
-
-    /// Asks the running server to re-read its configuration (routes change without a restart).
-    func reload(network: String) async {
-        guard let live = await supervisor.liveProcess(Self.name, network: network) else { return }
-        kill(live.pid, SIGHUP)
-        logger.info("nats-server reloaded", metadata: ["network": "\(network)", "pid": "\(live.pid)"])
     }
 
     func tearDown(network: String) async {

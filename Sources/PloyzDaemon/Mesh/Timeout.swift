@@ -22,13 +22,16 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ what: String, _ body: @escapi
 
 /// Whether a store error may pass by itself: a timeout, no responders yet (a new server's routes
 /// are still exchanging interest), JetStream temporarily unavailable (an election), a connection
-/// being re-established.
+/// being re-established, a stream a just-joined server does not know yet. Only for steps that a
+/// caller bounds in time.
 func isTransientStoreError(_ error: Error) -> Bool {
     if error is TimeoutError { return true }
     guard let nats = error as? NATSError else { return false }
     switch nats {
     case .timeout, .noResponders, .connectionClosed, .connectionFailed: return true
-    case .jetStream(let api): return api.code == 503 || api.code == 408 || api.code == 504
+    // A server that has just joined the cluster can answer before it has the cluster's streams.
+    case .streamNotFound, .bucketNotFound: return true
+    case .jetStream(let api): return api.code == 503 || api.code == 408 || api.code == 504 || api.errCode == 10059
     default: return false
     }
 }

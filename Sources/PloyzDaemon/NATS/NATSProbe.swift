@@ -13,6 +13,22 @@ public enum NATSProbe {
         return line
     }
 
+    /// The addresses the local nats-server has routes with, from its monitoring port on
+    /// 127.0.0.1 (`/routez`).
+    public static func routeAddresses(monitorPort: Int, timeout: Duration = .seconds(1)) throws -> Set<String> {
+        let deadline = ContinuousClock.now + timeout
+        var connection = try TCPLineConnection(host: "127.0.0.1", port: monitorPort, timeout: timeout)
+        defer { connection.close() }
+        try connection.write("GET /routez HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", deadline: deadline)
+        let response = try connection.readToEnd(deadline: deadline)
+        guard let start = response.firstRange(of: Array("\r\n\r\n".utf8))?.upperBound,
+              let json = try JSONSerialization.jsonObject(with: Data(response[start...])) as? [String: Any] else {
+            throw ProbeError(description: "nats monitoring on 127.0.0.1:\(monitorPort) sent no JSON for /routez")
+        }
+        let routes = json["routes"] as? [[String: Any]] ?? []
+        return Set(routes.compactMap { $0["ip"] as? String })
+    }
+
     /// Connects with a user and password; returns when the server answers PING with PONG, throws
     /// the server's `-ERR` (e.g. authorization violation) otherwise.
     public static func authenticate(host: String, port: Int, user: String, password: String, timeout: Duration = .seconds(2)) throws {

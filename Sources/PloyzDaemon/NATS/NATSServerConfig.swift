@@ -19,8 +19,9 @@ public struct NATSServerConfig: Sendable, Equatable {
     public var clusterName: String
     public var clusterPort: Int
     /// Whether the server runs in the network's NATS cluster: then the config has a `cluster`
-    /// block whose route list is included from `routesFile`, so that routes change by rewriting
-    /// that file and a reload (the spec hash covers only this file, so nothing restarts).
+    /// block whose route list is included from `routesFileName`, so that the routes can change
+    /// without changing this file (the sidecar's spec hash covers only this file: a running
+    /// server is adopted, not restarted, when only its routes changed).
     public var clustered: Bool
     /// The routes file's name, next to the config file (NATS resolves includes relative to it).
     public static let routesFileName = "nats-routes.conf"

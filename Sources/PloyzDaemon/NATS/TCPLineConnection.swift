@@ -78,15 +78,30 @@ struct TCPLineConnection {
                 buffer.removeFirst(newline + 1)
                 return String(decoding: line.last == 0x0d ? line.dropLast() : line, as: UTF8.self)
             }
+            guard try fill(deadline: deadline) else { throw ProbeError(description: "\(label) closed the connection") }
+        }
+    }
+
+    /// Reads until the peer closes the connection (or `deadline`); returns every byte not yet read.
+    mutating func readToEnd(deadline: ContinuousClock.Instant, limit: Int = 1 << 20) throws -> [UInt8] {
+        while buffer.count <= limit, try fill(deadline: deadline) {}
+        defer { buffer = [] }
+        return buffer
+    }
+
+    /// Appends what one read returns to `buffer`; false when the peer closed the connection.
+    private mutating func fill(deadline: ContinuousClock.Instant) throws -> Bool {
+        while true {
             try Self.wait(fd, events: Int16(POLLIN), deadline: deadline, label: label)
-            var chunk = [UInt8](repeating: 0, count: 4096)
+            var chunk = [UInt8](repeating: 0, count: 16384)
             let n = read(fd, &chunk, chunk.count)
             if n < 0 {
                 if errno == EAGAIN || errno == EINTR { continue }
                 throw ProbeError(description: "read \(label): \(String(cString: strerror(errno)))")
             }
-            guard n > 0 else { throw ProbeError(description: "\(label) closed the connection") }
+            guard n > 0 else { return false }
             buffer += chunk[0..<n]
+            return true
         }
     }
 
