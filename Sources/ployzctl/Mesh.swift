@@ -182,7 +182,8 @@ extension Mesh {
         }
 
         func run() throws {
-            if !global.json { print("verifying token") }
+            // The steps come back together at the end; say at once that the join is under way.
+            if !global.json { FileHandle.standardError.write(Data("joining: verifying the token, then tunnel, store and peers...\n".utf8)) }
             let result = try withDaemon {
                 try ControlClient(socketPath: global.socketPath, timeout: 300).call(.meshJoin, ControlParams(token: token))
             }

@@ -160,6 +160,20 @@ struct ClusterIntegrationTests {
         }
     }
 
+    /// A `cluster_cidr` with room for two subnets: the first node takes one, one invite the other,
+    /// and the next invite is refused with what to do, changing nothing.
+    @Test func aFullClusterCIDRRefusesTheNextInvite() throws {
+        let node = try TestNode(extraConfig: "cluster_cidr = \"10.177.0.0/23\"\nsubnet_prefix_len = 24")
+        defer { node.cleanup() }
+        try node.startDaemon()
+        _ = try node.client.call(.meshInit, .init(name: "small"))
+        _ = try node.invite()
+        let refused = refusal { _ = try node.invite() }
+        #expect(refused?.kind == .conflict, "\(String(describing: refused))")
+        #expect(refused?.message.contains("cluster_cidr 10.177.0.0/23 is full") == true, "\(String(describing: refused))")
+        #expect(try node.status().subnet == "10.177.0.0/24")
+    }
+
     @Test func aDeadFirstEndpointIsPassedOverWithoutIntervention() throws {
         try withLAN(3, deadFirst: [1]) { _, nodes in
             let advertised = EndpointPolicy.order(LocalAddresses.enumerate(netns: nodes[1].namespace).map(\.candidate), port: 51820)
