@@ -43,6 +43,7 @@ make_node() {
 data_dir = "$dir/data"
 runtime_dir = "$dir/run"
 log_level = "info"
+machine_name = "node$i"
 TOML
   scripts/netns-node.sh "$ns" "$dir" setsid "$(bin_dir)/ployzd" --config "$dir/config.toml" \
     > "$dir/ployzd.log" 2>&1 < /dev/null &

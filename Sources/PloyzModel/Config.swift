@@ -58,6 +58,9 @@ public struct PloyzConfig: Sendable, Equatable {
     public var natsPort = 4222
     public var natsClusterPort = 6222
     public var publicIP: String?
+    /// The name this machine is published under (peers' `mesh status`, and
+    /// `<name>.machine.ployz.internal`); unset uses the host name.
+    public var machineName: String?
     /// `host` or `host:port` of a STUN server that tells the node its public address when
     /// `public_ip` is unset; unset asks none.
     public var stunServer: String?
@@ -144,6 +147,15 @@ extension PloyzConfig {
                 throw FieldError(message: "\"\(text)\": must be an IPv4 or IPv6 address")
             }
             c.publicIP = text.isEmpty ? nil : text
+        },
+        Field(key: "machine_name") { c, raw throws(FieldError) in
+            let text = try raw.string()
+            let ok = (1...63).contains(text.utf8.count) && text.first != "-" && text.last != "-"
+                && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+            guard ok else {
+                throw FieldError(message: "\"\(text)\": must be 1-63 letters, digits or '-', not starting or ending with '-' (a DNS label)")
+            }
+            c.machineName = text.lowercased()
         },
         Field(key: "stun_server") { c, raw throws(FieldError) in
             let text = try raw.string()

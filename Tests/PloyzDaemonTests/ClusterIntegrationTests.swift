@@ -57,6 +57,7 @@ struct ClusterIntegrationTests {
                     #expect(node.ping(peer.overlayIPv6), "node \(index) -> \(peer.overlayIPv6)")
                     let listed = try #require(status.peers.first { $0.overlayIPv6 == peer.overlayIPv6 })
                     #expect(listed.subnet == peer.subnet)
+                    #expect(listed.name == peer.machineName && peer.machineName.hasPrefix("node-"), "\(listed.name) vs \(peer.machineName)")
                     #expect(listed.lastHandshake != nil)
                     #expect(listed.endpoint?.hasPrefix("192.168.77.") == true, "\(listed)")
                 }
@@ -82,7 +83,7 @@ struct ClusterIntegrationTests {
             // DNS: a name registered through the third node is answered by the second node's DNS,
             // asked from the first over the overlay.
             _ = try nodes[2].client.call(.instanceSet, .init(instance: InstanceRecord(id: "web-1", service: "web", machine: "", address: statuses[2].nodeAddress)))
-            let answered = waitUntil(.seconds(10)) {
+            let answered = waitUntil(.seconds(20)) {
                 runCommand("/usr/sbin/ip", ["netns", "exec", nodes[0].namespace, "dig", "+short", "+time=1", "+tries=1",
                                             "@\(statuses[1].overlayIPv6)", "web.default.ployz.internal", "A"],
                            timeout: .seconds(5)).output.trimmingCharacters(in: .whitespacesAndNewlines) == statuses[2].nodeAddress

@@ -26,7 +26,7 @@ final class TestLAN: @unchecked Sendable {
     /// parent that leads nowhere (192.168.66.0/24, which no other node can reach), so that its
     /// first advertised address drops every packet.
     func addNode(deadFirst: Bool = false) throws -> TestNode {
-        let node = try TestNode()
+        let node = try TestNode(extraConfig: "machine_name = \"node-\(nextHost)\"")
         nodes.append(node)
         if deadFirst {
             let parent = "dp\(nextHost)"

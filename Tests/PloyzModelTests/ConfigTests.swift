@@ -61,6 +61,15 @@ import Testing
         }
     }
 
+    @Test func machineNameIsADNSLabel() throws {
+        #expect(try PloyzConfig.load(fileText: "machine_name = \"Web-1\"", environment: [:]).config.machineName == "web-1")
+        #expect(try PloyzConfig.load(fileText: nil, environment: [:]).config.machineName == nil)
+        for bad in ["", "-web", "web-", "web_1", "web.1", String(repeating: "a", count: 64)] {
+            let error = #expect(throws: ConfigError.self) { try PloyzConfig.load(fileText: nil, environment: ["PLOYZ_MACHINE_NAME": bad]) }
+            #expect(error?.description.contains("a DNS label") == true, "\(bad): \(String(describing: error))")
+        }
+    }
+
     @Test func stunServerIsAHostWithAnOptionalPort() throws {
         #expect(STUNServerAddress("192.0.2.7") == STUNServerAddress("192.0.2.7:3478"))
         #expect(STUNServerAddress("stun.example.net:19302")?.port == 19302)

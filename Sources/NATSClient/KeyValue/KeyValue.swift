@@ -308,10 +308,12 @@ public final class KVWatcher: AsyncSequence, Sendable {
         self.kv = kv
         do {
             try KeyValue.validateKey(pattern, allowWildcards: true)
+            // A 2 s heartbeat: a watch whose consumer was lost (a stream's replicas moved, a route
+            // dropped its interest) is recreated after three missed beats, 6 s, not 15.
             consumer = try kv.js.orderedConsumer(stream: kv.streamName, options: OrderedConsumerOptions(
                 filterSubject: kv.subjectPrefix + pattern,
                 deliverPolicy: includeHistory ? .all : .lastPerSubject,
-                headersOnly: headersOnly))
+                headersOnly: headersOnly, idleHeartbeat: .seconds(2)))
             error = nil
         } catch {
             consumer = nil

@@ -31,7 +31,7 @@ extension MeshController {
             }
             let storeURL = StoreURL.url(host: claims.issuerPublicKey.overlayAddress.description, port: config.natsPort)
             let record = NetworkRecord(
-                name: claims.networkName, networkID: claims.networkID, machineID: claims.inviteID, machineName: Self.hostname(),
+                name: claims.networkName, networkID: claims.networkID, machineID: claims.inviteID, machineName: config.machineName ?? Self.hostname(),
                 clusterCIDR: claims.clusterCIDR, subnetPrefixLength: claims.subnetPrefixLength, subnet: claims.subnet,
                 createdAt: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)),
                 natsUser: claims.natsUser, natsPassword: claims.natsPassword)

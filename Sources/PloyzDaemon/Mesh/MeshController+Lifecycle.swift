@@ -90,7 +90,7 @@ extension MeshController {
             throw ControlError(.conflict, "network \"\(name)\" already exists; start it with `ployzctl mesh start \(name)` or choose another name")
         }
         try refuseAddressConflicts(config.clusterCIDR, network: name)
-        let record = NetworkRecord.new(name: name, config: config, machineName: Self.hostname())
+        let record = NetworkRecord.new(name: name, config: config, machineName: config.machineName ?? Self.hostname())
         do {
             try networks.create(record, keyPair: .generate())
             try NetworkSigningKey.generate().save(paths, network: name)
