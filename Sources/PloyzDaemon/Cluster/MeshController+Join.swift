@@ -38,6 +38,7 @@ extension MeshController {
             let rollback = Rollback()
             let interface = meshInterface(resolvedBackend())
             var session: StoreSession?
+            var lease: StoreLease?
             var via = ""
             do {
                 do { try networks.create(record, keyPair: provisional) } catch {
@@ -58,34 +59,35 @@ extension MeshController {
                 }
                 session = store
                 steps.append("store reached: \(storeURL)")
+                // Joins go on one at a time from here: two fresh nats-servers that meet before
+                // either has heard the cluster's leader can elect one of their own (a second
+                // cluster), and a member that is active but not started yet fails everyone's
+                // handshake check. Taken before the redemption, so a join that cannot have it
+                // changes nothing, and no redemption lands while the first node moves its store.
+                // The lease lives on the issuer connection (which reconnects through the new key).
+                do {
+                    let (taken, waited) = try await StoreLease.acquire(Self.joinLeaseKey, holder: record.machineID, store: store.store,
+                                                                       timeout: Self.joinLeaseTimeout)
+                    lease = taken
+                    if waited > .seconds(1) { steps.append("waited \(Int(waited.components.seconds)) s for other joins") }
+                } catch {
+                    throw JoinFailure(step: "store reached", reason: "waiting for other joins: \(PhaseRunner.oneLine(error))")
+                }
                 try await redeem(claims, store: store.store)
             } catch {
+                await lease?.release()
                 await session?.close()
                 await rollback.unwind()
                 try? FileManager.default.removeItem(atPath: paths.runtimeNetworkDir(record.name))
                 throw joinError(error)
             }
             // Redeemed: from here the node is a member; failures leave its state for `mesh start`.
-            // Joins go on one at a time from here: two fresh nats-servers that meet before either
-            // has heard the cluster's leader can elect one of their own (a second cluster), and a
-            // member that is active but not started yet fails everyone's handshake check. The
-            // lease lives on the issuer connection (which reconnects through the new key).
-            let lease: StoreLease
-            do {
-                let (taken, waited) = try await StoreLease.acquire(Self.joinLeaseKey, holder: record.machineID, store: session!.store,
-                                                                   timeout: Self.joinLeaseTimeout)
-                lease = taken
-                if waited > .seconds(1) { steps.append("waited \(Int(waited.components.seconds)) s for other joins") }
-            } catch {
-                await session?.close()
-                throw ControlError(.failed, "store lease: \(PhaseRunner.oneLine(error))")
-            }
             defer {
                 // Through this node's own store when it runs: the issuer connection was cut by the
                 // key rotation and may not be back yet.
                 let local = store?.store
-                Task { [session] in
-                    await lease.release(using: local)
+                Task { [session, lease] in
+                    await lease?.release(using: local)
                     await session?.close()
                 }
             }
