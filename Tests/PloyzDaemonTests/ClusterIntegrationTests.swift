@@ -73,6 +73,12 @@ struct ClusterIntegrationTests {
                         "node \(index) routes: \(node.natsRouteAddresses), expected \(others)")
             }
 
+            // `mesh status` says so too, once the replicas are raised on that node.
+            for (index, node) in nodes.enumerated() {
+                #expect(waitUntil(.seconds(15)) { (try? node.status().store) == "NATS cluster, routes to 2 of 2 members, 3 replica(s)" },
+                        "node \(index): \(String(describing: try? node.status().store))")
+            }
+
             // A record written through one node is read through the others.
             _ = try nodes[2].client.call(.serviceSet, .init(service: ServiceRecord(name: "web", ports: [ServicePort(name: "http", port: 80)])))
             for node in nodes {

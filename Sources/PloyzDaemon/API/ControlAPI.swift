@@ -230,10 +230,15 @@ public struct NetworkStatus: Codable, Sendable, Equatable {
     public var sidecars: [SidecarStatus]
     public var peers: [PeerStatus]
     public var lastError: String?
+    /// The store as this node's nats-server serves it: standalone, or clustered with its routes
+    /// and replica count. Nil when the network is not running.
+    public var store: String?
 
     public init(name: String, active: Bool, phase: MeshPhase, machineID: String, machineName: String, clusterCIDR: String,
                 subnet: String, nodeAddress: String, overlayIPv6: String, publicKey: String, interface: String,
-                backend: String?, listenPort: Int, sidecars: [SidecarStatus], peers: [PeerStatus], lastError: String? = nil) {
+                backend: String?, listenPort: Int, sidecars: [SidecarStatus], peers: [PeerStatus], lastError: String? = nil,
+                store: String? = nil) {
+        self.store = store
         self.name = name
         self.active = active
         self.phase = phase

@@ -53,6 +53,7 @@ public enum ControlFormat {
         lines.append("overlay    \(s.overlayIPv6)")
         lines.append("wireguard  \(s.interface) (\(s.backend ?? "not running")) port \(s.listenPort)")
         lines.append("public key \(s.publicKey)")
+        if let store = s.store { lines.append("store      \(store)") }
         if let error = s.lastError { lines.append("last error \(error)") }
         if s.sidecars.isEmpty {
             lines.append("sidecars   none running")

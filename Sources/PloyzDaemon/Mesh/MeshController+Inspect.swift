@@ -39,7 +39,17 @@ extension MeshController {
             clusterCIDR: record.clusterCIDR.description, subnet: record.subnet.description, nodeAddress: record.subnet.nodeAddress.description,
             overlayIPv6: keyPair.publicKey.overlayAddress.description, publicKey: keyPair.publicKey.base64, interface: config.wireguardInterface,
             backend: isUp ? backend?.rawValue : nil, listenPort: device?.listenPort ?? config.wireguardPort, sidecars: sidecars,
-            peers: peers, lastError: lastErrors[name])
+            peers: peers, lastError: lastErrors[name], store: await storeSummary(record, monitorPort: natsConfig.monitorPort, running: nats != nil))
+    }
+
+    /// One line on the store: standalone, or clustered with the routes this server has among the
+    /// members it should route to, and the replica count.
+    private func storeSummary(_ record: NetworkRecord, monitorPort: Int, running: Bool) async -> String? {
+        guard running, liveNetwork == record.name else { return nil }
+        guard record.clustered == true else { return "standalone nats-server (joins the NATS cluster at the first join)" }
+        let expected = Set(Self.routePeers(knownMachines, ownID: record.machineID).map(\.description))
+        let routed = await Task.detached { (try? NATSProbe.routeAddresses(monitorPort: monitorPort)) ?? [] }.value
+        return "NATS cluster, routes to \(routed.intersection(expected).count) of \(expected.count) members, \(storeReplicas) replica(s)"
     }
 
     /// `mesh ready [NAME]`: each health check with what it found.
