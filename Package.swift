@@ -48,7 +48,7 @@ let package = Package(
         // WireGuard keys/UAPI client, wireguard-go and kernel backends, addresses and routes.
         .target(name: "WireGuard", dependencies: ["PloyzModel", logging] + nio, swiftSettings: settings),
         // Typed access to the cluster's JetStream assets.
-        .target(name: "PloyzStore", dependencies: ["NATSClient", "PloyzModel", logging], swiftSettings: settings),
+        .target(name: "PloyzStore", dependencies: ["NATSClient", "PloyzModel", logging, argumentParser], swiftSettings: settings),
         // Sidecar engines, usable as libraries: they serve a ClusterSnapshot and know nothing of NATS.
         .target(name: "PloyzGateway", dependencies: ["PloyzModel", logging] + nio + metrics + [
             .product(name: "NIOHTTP1", package: "swift-nio"),

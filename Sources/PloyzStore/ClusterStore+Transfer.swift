@@ -29,20 +29,9 @@ extension ClusterStore {
     public func exportRecords() async throws -> StoreExport {
         var export = StoreExport()
         for bucket in StoreExport.carried {
-            let kv: KeyValue
-            do { kv = try await self.bucket(bucket) } catch NATSError.bucketNotFound { continue }
-            let watcher = kv.watch()
-            defer { watcher.stop() }
-            var values: [String: Data] = [:]
-            watch: for try await event in watcher {
-                switch event {
-                case .entry(let entry):
-                    values[entry.key] = entry.operation == .put ? entry.data : nil
-                case .initialValuesDone:
-                    break watch
-                }
-            }
-            export.buckets[bucket.rawValue] = values
+            let entries: [KVEntry]
+            do { entries = try await self.bucket(bucket).currentEntries() } catch NATSError.bucketNotFound { continue }
+            export.buckets[bucket.rawValue] = Dictionary(entries.map { ($0.key, $0.data) }, uniquingKeysWith: { _, last in last })
         }
         return export
     }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import NATSClient
@@ -83,11 +84,29 @@ extension SnapshotFileWatcher {
     }
 }
 
-extension SnapshotFeed {
-    /// The feed a sidecar's `--nats-url`, `--nats-user` and `--nats-password-file` describe; nil
-    /// without servers (the sidecar then serves its snapshot file alone).
-    public init?(servers: [String], user: String, passwordFile: String?, snapshotPath: String, logger: Logger) {
-        guard !servers.isEmpty, let passwordFile else { return nil }
-        self.init(source: Source(servers: servers, user: user, passwordFile: passwordFile), snapshotPath: snapshotPath, logger: logger)
+/// The options by which a sidecar follows the store: `--nats-url` (repeatable), `--nats-user`,
+/// `--nats-password-file`. Shared by `ployz-dns` and `ployz-gateway` with `@OptionGroup`.
+public struct SnapshotFeedOptions: ParsableArguments {
+    @Option(name: .customLong("nats-url"), help: "NATS server to follow the store from (repeatable); without it only the snapshot file is served.")
+    public var natsURLs: [String] = []
+
+    @Option(name: .customLong("nats-user"), help: "NATS user for --nats-url.")
+    public var natsUser = "ployz"
+
+    @Option(name: .customLong("nats-password-file"), help: "File holding the NATS password (kept out of the process listing).")
+    public var natsPasswordFile: String?
+
+    public init() {}
+
+    public func validate() throws {
+        if !natsURLs.isEmpty, natsPasswordFile == nil { throw ValidationError("--nats-url needs --nats-password-file") }
+    }
+
+    /// The feed these options describe; nil without servers (the sidecar then serves its
+    /// snapshot file alone).
+    public func feed(snapshotPath: String, logger: Logger) -> SnapshotFeed? {
+        guard !natsURLs.isEmpty, let natsPasswordFile else { return nil }
+        return SnapshotFeed(source: .init(servers: natsURLs, user: natsUser, passwordFile: natsPasswordFile),
+                            snapshotPath: snapshotPath, logger: logger)
     }
 }

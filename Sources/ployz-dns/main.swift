@@ -28,14 +28,7 @@ struct PloyzDNSCommand: AsyncParsableCommand {
     @Option(name: .customLong("metrics-listen"), help: "IP:PORT for GET /metrics (config dns_metrics_listen_addr, env PLOYZ_DNS_METRICS_LISTEN_ADDR).")
     var metricsListen: String?
 
-    @Option(name: .customLong("nats-url"), help: "NATS server to follow the store from (repeatable); without it only the snapshot file is served.")
-    var natsURLs: [String] = []
-
-    @Option(name: .customLong("nats-user"), help: "NATS user for --nats-url.")
-    var natsUser = "ployz"
-
-    @Option(name: .customLong("nats-password-file"), help: "File holding the NATS password (kept out of the process listing).")
-    var natsPasswordFile: String?
+    @OptionGroup var store: SnapshotFeedOptions
 
     @Option(help: "config.toml to read dns_* settings from; flags override it.")
     var config: String?
@@ -71,7 +64,6 @@ struct PloyzDNSCommand: AsyncParsableCommand {
         guard tcpIdleTimeout >= 1 else { throw ValidationError("--tcp-idle-timeout must be at least 1 second") }
         guard maxTCPConnections >= 1 else { throw ValidationError("--max-tcp-connections must be at least 1") }
         guard (try? DNSName(nameServerName)) != nil else { throw ValidationError("--ns-name \(nameServerName): not a domain name") }
-        if !natsURLs.isEmpty, natsPasswordFile == nil { throw ValidationError("--nats-url needs --nats-password-file") }
     }
 
     func run() async throws {
@@ -93,7 +85,7 @@ struct PloyzDNSCommand: AsyncParsableCommand {
                 metricsListen: settings.dnsMetricsListenAddr),
             snapshot: initial, logger: logger)
         try await server.start()
-        let feed = SnapshotFeed(servers: natsURLs, user: natsUser, passwordFile: natsPasswordFile, snapshotPath: snapshot, logger: logger)
+        let feed = store.feed(snapshotPath: snapshot, logger: logger)
         await watcher.run(feedingFrom: feed) { server.update(snapshot: $0) }
     }
 

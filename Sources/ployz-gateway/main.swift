@@ -32,21 +32,10 @@ struct PloyzGatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("metrics-listen"), help: "IP:PORT for GET /metrics (config gateway_metrics_listen_addr; unset: none).")
     var metricsListen: String?
 
-    @Option(name: .customLong("nats-url"), help: "NATS server to follow the store from (repeatable); without it only the snapshot file is served.")
-    var natsURLs: [String] = []
-
-    @Option(name: .customLong("nats-user"), help: "NATS user for --nats-url.")
-    var natsUser = "ployz"
-
-    @Option(name: .customLong("nats-password-file"), help: "File holding the NATS password (kept out of the process listing).")
-    var natsPasswordFile: String?
+    @OptionGroup var store: SnapshotFeedOptions
 
     @Option(help: "config.toml to read gateway_* settings from; flags override it.")
     var config: String?
-
-    func validate() throws {
-        if !natsURLs.isEmpty, natsPasswordFile == nil { throw ValidationError("--nats-url needs --nats-password-file") }
-    }
 
     func run() async throws {
         let settings: PloyzConfig
@@ -76,7 +65,7 @@ struct PloyzGatewayCommand: AsyncParsableCommand {
         } catch {
             Self.fail("cannot listen: \(error)")
         }
-        let feed = SnapshotFeed(servers: natsURLs, user: natsUser, passwordFile: natsPasswordFile, snapshotPath: snapshot, logger: logger)
+        let feed = store.feed(snapshotPath: snapshot, logger: logger)
         await watcher.run(feedingFrom: feed) { server.update(snapshot: $0) }
     }
 

@@ -94,7 +94,7 @@ extension MeshController {
             let own = WireGuardKeyPair.generate()
             let members: [MachineRecord]
             do {
-                members = try await rotateKey(record, from: provisional, to: own, claims: claims, via: via, store: session!)
+                members = try await rotateKey(record, from: provisional, to: own, claims: claims, via: via, storeURL: storeURL, store: session!)
             } catch {
                 throw ControlError(.failed, "rotating key: \(PhaseRunner.oneLine(error))")
             }
@@ -251,12 +251,11 @@ extension MeshController {
     /// arrived, so nobody knows the new key) the device goes back to the provisional key and
     /// publishes again.
     private func rotateKey(_ record: NetworkRecord, from provisional: WireGuardKeyPair, to own: WireGuardKeyPair,
-                           claims: InviteClaims, via endpoint: String, store: StoreSession) async throws -> [MachineRecord] {
+                           claims: InviteClaims, via endpoint: String, storeURL: String, store: StoreSession) async throws -> [MachineRecord] {
         try AtomicFile.write(own.privateKey.base64 + "\n", to: paths.privateKeyFile(record.name), mode: 0o600)
         let active = MachineRecord(id: record.machineID, name: record.machineName, publicKey: own.publicKey, subnet: record.subnet,
                                    endpoints: advertisedEndpoints(), lifecycle: .active)
         let interface = meshInterface(resolvedBackend())
-        let storeURL = StoreURL.url(host: claims.issuerPublicKey.overlayAddress.description, port: config.natsPort)
         var problem = "no attempt"
         for attempt in 1...Self.rotationAttempts {
             do {

@@ -51,6 +51,7 @@ extension MeshController {
     func stopStoreMaintenance() {
         storeMaintenance?.cancel()
         storeMaintenance = nil
+        storeRoutePeers = nil
     }
 
     /// One round: move into the cluster when a peer's server answers; otherwise keep the routes
@@ -82,12 +83,15 @@ extension MeshController {
         // not reloaded: a newcomer's server routes to every member itself (and NATS gossips the
         // rest), and nats-server 2.9 stops announcing its own clients' subscriptions to its routes
         // after a reload that adds a route (seen here: every reply to such a client is lost).
-        do {
-            if try natsSidecar.writeRoutes(serverConfig, peers: peers, network: name) {
-                logger.info("store routes written for the next start", metadata: ["network": "\(name)", "routes": "\(peers.count)"])
+        if peers != storeRoutePeers {
+            do {
+                if try natsSidecar.writeRoutes(serverConfig, peers: peers, network: name) {
+                    logger.info("store routes written for the next start", metadata: ["network": "\(name)", "routes": "\(peers.count)"])
+                }
+                storeRoutePeers = peers
+            } catch {
+                logger.warning("cannot write the store's routes", metadata: ["error": "\(error)"])
             }
-        } catch {
-            logger.warning("cannot write the store's routes", metadata: ["error": "\(error)"])
         }
         let replicas = Self.desiredReplicas(machines)
         guard replicas > storeReplicas, let session = store else { return }

@@ -27,6 +27,8 @@ public actor MeshController {
     var storeMaintenance: Task<Void, Never>?
     /// The replica count the store's assets were last raised to.
     var storeReplicas = 1
+    /// The route set last written to the routes file (the file is not read again while unchanged).
+    var storeRoutePeers: [IPv6Address]?
     /// Consecutive maintenance rounds in which this node's server had a route to every member.
     var storeRoutedRounds = 0
 
