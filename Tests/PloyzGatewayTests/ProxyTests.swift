@@ -112,6 +112,48 @@ extension GatewayTests {
             }
         }
 
+        @Test func backendHeadsAreCopiedWithoutHopByHopHeadersAndBrokenOnesAre502() async throws {
+            let answers = [
+                "HTTP/1.1 200 OK\r\nConnection: X-Secret, keep-alive\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 6\r\n\r\n",
+                "ICY 200 OK\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nok",
+            ]
+            var backends: [RawBackend] = []
+            for answer in answers { backends.append(try await RawBackend.scripted(answer: answer)) }
+            let snapshot = makeSnapshot(backends.enumerated().map { index, backend in
+                ServiceSpec(name: "s\(index)", hosts: ["s\(index).example.com"], port: backend.port, addresses: ["127.0.0.1"])
+            })
+            do {
+                try await withGateway(snapshot) { _, port in
+                    let client = try TestClient(port: port)
+                    try client.send("GET / HTTP/1.1\r\nHost: s0.example.com\r\n\r\n")
+                    let copied = try client.readResponse()
+                    #expect(copied.status == 200 && copied.text == "ok")
+                    #expect(copied.header("x-kept") == "yes")
+                    #expect(copied.header("x-secret") == nil && copied.header("keep-alive") == nil && copied.header("connection") == nil)
+
+                    // Transfer-Encoding wins over Content-Length; the client gets a chunked body with the trailer.
+                    try client.send("GET / HTTP/1.1\r\nHost: s1.example.com\r\n\r\n")
+                    try client.send("GET / HTTP/1.1\r\nHost: s0.example.com\r\n\r\n")
+                    let chunked = try client.readResponse()
+                    #expect(chunked.text == "abc" && chunked.header("content-length") == nil && chunked.header("transfer-encoding") == "chunked")
+                    #expect(try client.readResponse().text == "ok", "the connection stays in step after the trailers")
+
+                    let garbage = try httpGet(port: port, host: "s2.example.com", path: "/")
+                    #expect(garbage.status == 502)
+                    #expect(garbage.text.contains("malformed status line"))
+                    let conflicting = try httpGet(port: port, host: "s3.example.com", path: "/")
+                    #expect(conflicting.status == 502)
+                    #expect(conflicting.text.contains("two different Content-Length"))
+                }
+            } catch {
+                for backend in backends { await backend.stop() }
+                throw error
+            }
+            for backend in backends { await backend.stop() }
+        }
+
         @Test func rejectsMalformedAndOversizedRequests() async throws {
             try await withBackends(["a"]) { backends in
                 let snapshot = webSnapshot(backends[0])

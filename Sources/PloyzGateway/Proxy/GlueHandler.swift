@@ -29,9 +29,7 @@ final class GlueHandler: ChannelDuplexHandler {
             _ = clientPipeline.removeHandler(try clientPipeline.handler(type: ProxyHandler.self))
             _ = clientPipeline.removeHandler(try clientPipeline.handler(type: ClientTimeoutHandler.self))
             _ = upstreamPipeline.removeHandler(try upstreamPipeline.handler(type: UpstreamConnection.self))
-            _ = upstreamPipeline.removeHandler(try upstreamPipeline.handler(type: HTTPRequestEncoder.self))
             _ = clientPipeline.removeHandler(try clientPipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
-            _ = upstreamPipeline.removeHandler(try upstreamPipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self))
         } catch {
             client.close(promise: nil)
             upstream.close(promise: nil)

@@ -17,16 +17,19 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private struct Exchange {
         let route: Route
         let metrics: GatewayMetrics.RouteMetrics?
-        /// The head sent upstream (forwarding headers added, hop-by-hop removed).
-        let upstreamHead: HTTPRequestHead
+        /// The head sent upstream, as bytes (forwarding headers added, hop-by-hop removed).
+        let upstreamHead: ByteBuffer
+        let isHeadRequest: Bool
+        /// The request body goes upstream chunked (the client sent it chunked).
+        let chunkedBody: Bool
         let clientVersion: HTTPVersion
         let clientKeepAlive: Bool
         let isUpgrade: Bool
         let mayRetry: Bool
         let firstBackendIndex: Int
         var attempts = 0
-        /// Parts received while no upstream connection is attached; replayed on connect.
-        var buffered: [HTTPClientRequestPart] = []
+        /// Body bytes (framed for the upstream) received while no upstream connection is attached; replayed on connect.
+        var buffered: [ByteBuffer] = []
         var sawBody = false
         var requestEnded = false
         var responseStarted = false
@@ -98,9 +101,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case .head(let head):
             receivedHead(head)
         case .body(let body):
-            receivedRequestPart(.body(.byteBuffer(body)), isEnd: false)
+            receivedRequestBody(body)
         case .end(let trailers):
-            receivedRequestPart(.end(trailers), isEnd: true)
+            receivedRequestEnd(trailers)
         }
     }
 
@@ -216,29 +219,65 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                            metrics: metrics, keepAlive: keepAlive, requestEnded: false)
             return
         }
-        let (upstreamHead, isUpgrade) = upstreamHead(for: head, host: host)
+        let (upstreamHead, isUpgrade, chunkedBody) = upstreamHead(for: head, host: host)
         let exchange = Exchange(
-            route: route, metrics: metrics, upstreamHead: upstreamHead,
+            route: route, metrics: metrics, upstreamHead: upstreamHead, isHeadRequest: head.method == .HEAD, chunkedBody: chunkedBody,
             clientVersion: head.version, clientKeepAlive: keepAlive, isUpgrade: isUpgrade,
             mayRetry: Self.isIdempotent(head.method), firstBackendIndex: route.nextStartIndex())
         attachUpstream(exchange)
     }
 
-    private func receivedRequestPart(_ part: HTTPClientRequestPart, isEnd: Bool) {
+    private func receivedRequestBody(_ body: ByteBuffer) {
+        // An empty chunk would end a chunked body.
+        guard body.readableBytes > 0 else { return }
         switch state {
         case .connecting(var exchange):
-            if isEnd { exchange.requestEnded = true } else { exchange.sawBody = true }
-            exchange.buffered.append(part)
+            exchange.sawBody = true
+            if exchange.chunkedBody { exchange.buffered.append(chunkSizeLine(body.readableBytes)) }
+            exchange.buffered.append(body)
+            if exchange.chunkedBody { exchange.buffered.append(Self.crlf) }
             state = .connecting(exchange)
         case .proxying(var exchange, let upstream):
-            if isEnd { exchange.requestEnded = true } else { exchange.sawBody = true }
-            upstream.write(part)
+            exchange.sawBody = true
+            if exchange.chunkedBody { upstream.write(chunkSizeLine(body.readableBytes)) }
+            upstream.write(body)
+            if exchange.chunkedBody { upstream.write(Self.crlf) }
+            state = .proxying(exchange, upstream)
+        case .discarding, .idle, .upgraded, .closed:
+            break
+        }
+    }
+
+    private func receivedRequestEnd(_ trailers: HTTPHeaders?) {
+        switch state {
+        case .connecting(var exchange):
+            exchange.requestEnded = true
+            if exchange.chunkedBody { exchange.buffered.append(lastChunk(trailers)) }
+            state = .connecting(exchange)
+        case .proxying(var exchange, let upstream):
+            exchange.requestEnded = true
+            if exchange.chunkedBody { upstream.write(lastChunk(trailers)) }
             state = .proxying(exchange, upstream)
         case .discarding(let keepAlive):
-            if isEnd { finishLocalResponse(keepAlive: keepAlive) }
+            finishLocalResponse(keepAlive: keepAlive)
         case .idle, .upgraded, .closed:
             break
         }
+    }
+
+    private func chunkSizeLine(_ size: Int) -> ByteBuffer {
+        var line = context.channel.allocator.buffer(capacity: 12)
+        line.writeChunkSize(size)
+        return line
+    }
+
+    /// The end of a chunked body: the last (empty) chunk and the trailers.
+    private func lastChunk(_ trailers: HTTPHeaders?) -> ByteBuffer {
+        var buffer = context.channel.allocator.buffer(capacity: 16)
+        buffer.writeStaticString("0\r\n")
+        for (name, value) in trailers ?? [:] { buffer.writeHeaderLine(name, value) }
+        buffer.writeStaticString("\r\n")
+        return buffer
     }
 
     /// Methods whose requests may be sent again to another backend when the first connect fails.
@@ -246,43 +285,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         switch method {
         case .GET, .HEAD, .OPTIONS, .PUT, .DELETE, .TRACE: true
         default: false
-        }
-    }
-
-    /// What a header means to the proxy (names compared case-insensitively).
-    private enum HeaderRole {
-        /// Forwarded as is.
-        case endToEnd
-        case connection, upgrade, transferEncoding, contentLength, forwardedFor
-        /// `X-Forwarded-Proto`/`-Host`: the gateway sets its own on requests.
-        case forwardedProtoOrHost
-        /// Describes one connection (RFC 9110 §7.6.1) or is replaced by the gateway's own value.
-        case dropped
-
-        /// True when a request with this header cannot be forwarded with only headers appended.
-        var isSpecialInRequests: Bool {
-            switch self {
-            case .endToEnd, .contentLength: false
-            default: true
-            }
-        }
-    }
-
-    private static func role(of name: String) -> HeaderRole {
-        // Most names differ in length from every special one: no lower-casing needed for them.
-        switch name.utf8.count {
-        case 2, 7, 10, 14, 15, 16, 17: break
-        default: return .endToEnd
-        }
-        switch name.lowercased() {
-        case "connection": return .connection
-        case "upgrade": return .upgrade
-        case "transfer-encoding": return .transferEncoding
-        case "content-length": return .contentLength
-        case "x-forwarded-for": return .forwardedFor
-        case "x-forwarded-proto", "x-forwarded-host": return .forwardedProtoOrHost
-        case "keep-alive", "proxy-connection", "te", "trailer": return .dropped
-        default: return .endToEnd
         }
     }
 
@@ -296,96 +298,115 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         return extra
     }
 
-    /// The head sent upstream: hop-by-hop headers removed, `X-Forwarded-*` added, framing made
-    /// explicit, in one pass over the client's headers. Also says whether the request asks for an upgrade.
-    private func upstreamHead(for head: HTTPRequestHead, host: String) -> (HTTPRequestHead, isUpgrade: Bool) {
-        // Fast path, the common request: nothing to remove, only the forwarding headers to add.
-        if !head.headers.contains(where: { Self.role(of: $0.name).isSpecialInRequests }) {
-            var headers = head.headers
-            if head.method == .POST || head.method == .PUT || head.method == .PATCH, !headers.contains(name: "content-length") {
-                headers.add(name: "content-length", value: "0")
+    /// The head sent upstream, written as bytes: hop-by-hop headers removed, `X-Forwarded-*` added,
+    /// framing made explicit. Also says whether the request asks for an upgrade and whether its body
+    /// goes upstream chunked.
+    private func upstreamHead(for head: HTTPRequestHead, host: String) -> (ByteBuffer, isUpgrade: Bool, chunked: Bool) {
+        var buffer = context.channel.allocator.buffer(capacity: 256 + head.uri.utf8.count)
+        buffer.writeString(head.method.rawValue)
+        buffer.writeStaticString(" ")
+        buffer.writeString(head.uri)
+        buffer.writeStaticString(" HTTP/1.1\r\n")
+        let headersStart = buffer.writerIndex
+        let mayHaveBody = head.method == .POST || head.method == .PUT || head.method == .PATCH
+        // Fast path, the common request: every header goes as it is, the forwarding headers are added.
+        var hasLength = false
+        var special = false
+        for (name, value) in head.headers {
+            let role = HeaderRole.of(name)
+            if role.isSpecialInRequests {
+                special = true
+                break
             }
-            headers.add(name: "x-forwarded-for", value: clientAddress)
-            headers.add(name: "x-forwarded-proto", value: scheme)
-            headers.add(name: "x-forwarded-host", value: host)
-            return (HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: headers), false)
+            if role == .contentLength { hasLength = true }
+            buffer.writeHeaderLine(name, value)
         }
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(head.headers.count + 3)
-        var extra: Set<String> = []
+        if !special {
+            if mayHaveBody && !hasLength { buffer.writeStaticString("content-length: 0\r\n") }
+            writeForwardingHeaders(&buffer, forwardedFor: nil, host: host)
+            return (buffer, false, false)
+        }
+        buffer.moveWriterIndex(to: headersStart)
+        let extra = head.headers.contains(name: "connection") ? Self.extraConnectionHeaders(head.headers) : []
         var connectionUpgrade = false
         var upgradeProtocol: String?
         var chunked = false
-        var hasLength = false
+        var lengthLines: [(String, String)] = []
         var forwardedFor: String?
         for (name, value) in head.headers {
-            switch Self.role(of: name) {
+            switch HeaderRole.of(name) {
             case .endToEnd:
                 if !extra.isEmpty && extra.contains(name.lowercased()) { continue }
-                headers.add(name: name, value: value)
+                buffer.writeHeaderLine(name, value)
             case .connection:
-                if extra.isEmpty { extra = Self.extraConnectionHeaders(head.headers) }
                 if value.lowercased().contains("upgrade") { connectionUpgrade = true }
             case .upgrade:
                 upgradeProtocol = value
             case .transferEncoding:
                 chunked = true
             case .contentLength:
-                hasLength = true
-                headers.add(name: name, value: value)
+                lengthLines.append((name, value))
             case .forwardedFor:
                 forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
             case .forwardedProtoOrHost, .dropped:
                 continue
             }
         }
-        if !extra.isEmpty {
-            headers = HTTPHeaders(headers.filter { !extra.contains($0.name.lowercased()) })
-        }
         let isUpgrade = connectionUpgrade && upgradeProtocol != nil
         if isUpgrade, let upgradeProtocol {
-            headers.add(name: "connection", value: "upgrade")
-            headers.add(name: "upgrade", value: upgradeProtocol)
+            buffer.writeHeaderLine("connection", "upgrade")
+            buffer.writeHeaderLine("upgrade", upgradeProtocol)
         }
         if chunked {
-            if hasLength { headers.remove(name: "content-length") }
-            headers.add(name: "transfer-encoding", value: "chunked")
-        } else if !hasLength && (head.method == .POST || head.method == .PUT || head.method == .PATCH) {
-            headers.add(name: "content-length", value: "0")
+            // The client's body arrives de-chunked from the decoder and is chunked again on the way up.
+            buffer.writeHeaderLine("transfer-encoding", "chunked")
+        } else if !lengthLines.isEmpty {
+            for (name, value) in lengthLines { buffer.writeHeaderLine(name, value) }
+        } else if mayHaveBody {
+            buffer.writeStaticString("content-length: 0\r\n")
         }
-        headers.add(name: "x-forwarded-for", value: forwardedFor.map { "\($0), \(clientAddress)" } ?? clientAddress)
-        headers.add(name: "x-forwarded-proto", value: scheme)
-        headers.add(name: "x-forwarded-host", value: host)
-        return (HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: headers), isUpgrade)
+        writeForwardingHeaders(&buffer, forwardedFor: forwardedFor, host: host)
+        return (buffer, isUpgrade, chunked)
     }
 
-    /// The response head for the client, straight from the backend's: hop-by-hop headers removed,
-    /// `Connection` and `Transfer-Encoding` set for the framing chosen here. Sets `clientFraming`.
-    private func clientHead(_ head: HTTPResponseHead, exchange: inout Exchange) -> ByteBuffer {
-        let noBodyStatus = head.status.code < 200 || head.status == .noContent || head.status == .notModified
-        let bodyless = noBodyStatus || exchange.upstreamHead.method == .HEAD
-        // Names a `Connection` header lists besides the standard tokens are hop-by-hop too (rare).
-        var extra: Set<String> = []
-        for (name, value) in head.headers where Self.role(of: name) == .connection {
-            let token = value.lowercased()
-            if token != "keep-alive" && token != "close" {
-                extra = Self.extraConnectionHeaders(head.headers)
-                break
-            }
+    /// `X-Forwarded-For` (the client's own `X-Forwarded-For` chain first), `-Proto` and `-Host`, and the blank line.
+    private func writeForwardingHeaders(_ buffer: inout ByteBuffer, forwardedFor: String?, host: String) {
+        buffer.writeStaticString("x-forwarded-for: ")
+        if let forwardedFor {
+            buffer.writeString(forwardedFor)
+            buffer.writeStaticString(", ")
         }
-        var buffer = context.channel.allocator.buffer(capacity: 256)
-        buffer.writeStatusLine(version: exchange.clientVersion, status: head.status)
-        var hasLength = false
-        for (name, value) in head.headers {
-            switch Self.role(of: name) {
-            case .endToEnd, .forwardedFor, .forwardedProtoOrHost:
-                if !extra.isEmpty && extra.contains(name.lowercased()) { continue }
-                buffer.writeHeaderLine(name, value)
-            case .contentLength:
-                hasLength = true
-                if !noBodyStatus { buffer.writeHeaderLine(name, value) }
-            case .connection, .upgrade, .transferEncoding, .dropped:
-                continue
+        buffer.writeString(clientAddress)
+        buffer.writeStaticString("\r\nx-forwarded-proto: ")
+        buffer.writeString(scheme)
+        buffer.writeStaticString("\r\nx-forwarded-host: ")
+        buffer.writeString(host)
+        buffer.writeStaticString("\r\n\r\n")
+    }
+
+    /// The response head for the client, copied line for line from the backend's: hop-by-hop headers
+    /// removed, `Connection` and `Transfer-Encoding` set for the framing chosen here. Sets `clientFraming`.
+    private func clientHead(_ head: UpstreamResponseHead, exchange: inout Exchange) -> ByteBuffer {
+        let noBodyStatus = head.status < 200 || head.status == 204 || head.status == 304
+        let bodyless = noBodyStatus || exchange.isHeadRequest
+        let hasLength = head.contentLength != nil
+        var buffer = context.channel.allocator.buffer(capacity: head.headerLines.readableBytes + 96)
+        buffer.writeStatusLine(minorVersion: exchange.clientVersion.minor, statusText: head.statusText)
+        if !head.hasHopByHopHeaders && !(noBodyStatus && hasLength) {
+            buffer.writeImmutableBuffer(head.headerLines)
+        } else {
+            // Lines the parser already checked: this pass only sorts them.
+            try? ResponseParser.forEachHeaderLine(in: head.headerLines) { name, _, line in
+                switch HeaderRole.of(name) {
+                case .endToEnd, .forwardedFor, .forwardedProtoOrHost:
+                    if !head.connectionExtras.isEmpty && head.connectionExtras.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
+                    buffer.writeBytes(line)
+                case .contentLength:
+                    // Kept only when it frames the body (not beside Transfer-Encoding, nor on a body-less status).
+                    if hasLength && !noBodyStatus { buffer.writeBytes(line) }
+                case .connection, .upgrade, .transferEncoding, .dropped:
+                    return
+                }
             }
         }
         // HTTP/1.0 clients learn a body's end from the close when the backend streamed it without a length.
@@ -396,12 +417,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             clientFraming = .raw
         } else {
             clientFraming = .chunked
-            buffer.writeHeaderLine("transfer-encoding", "chunked")
+            buffer.writeStaticString("transfer-encoding: chunked\r\n")
         }
         if !exchange.responseKeepAlive {
-            buffer.writeHeaderLine("connection", "close")
+            buffer.writeStaticString("connection: close\r\n")
         } else if exchange.clientVersion.minor == 0 {
-            buffer.writeHeaderLine("connection", "keep-alive")
+            buffer.writeStaticString("connection: keep-alive\r\n")
         }
         buffer.writeStaticString("\r\n")
         return buffer
@@ -438,8 +459,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     private func start(_ exchange: Exchange, on upstream: UpstreamConnection, flush: Bool) {
         var exchange = exchange
-        upstream.begin(delegate: self)
-        upstream.write(.head(exchange.upstreamHead))
+        upstream.begin(delegate: self, isHeadRequest: exchange.isHeadRequest)
+        upstream.write(exchange.upstreamHead)
         for part in exchange.buffered { upstream.write(part) }
         exchange.buffered = []
         exchange.sentAt = .now()
@@ -466,39 +487,52 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     var clientIsWritable: Bool { context?.channel.isWritable ?? false }
 
-    func upstreamInformationalHead(_ head: HTTPResponseHead) {
+    func upstreamInformationalHead(_ head: UpstreamResponseHead) {
         // HTTP/1.0 clients know no 1xx responses.
         guard case .proxying(let exchange, _) = state, exchange.clientVersion.minor >= 1 else { return }
-        var buffer = context.channel.allocator.buffer(capacity: 128)
-        buffer.writeResponseHead(version: exchange.clientVersion, status: head.status, headers: head.headers)
+        var buffer = context.channel.allocator.buffer(capacity: head.headerLines.readableBytes + 64)
+        buffer.writeStatusLine(minorVersion: exchange.clientVersion.minor, statusText: head.statusText)
+        buffer.writeImmutableBuffer(head.headerLines)
+        buffer.writeStaticString("\r\n")
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
-    func upstreamResponseHead(_ head: HTTPResponseHead) {
+    func upstreamResponseHead(_ head: UpstreamResponseHead) {
         guard case .proxying(var exchange, let upstream) = state else { return }
         exchange.responseStarted = true
         exchange.metrics?.recordUpstreamLatency(nanoseconds: Int64((NIODeadline.now() - exchange.sentAt).nanoseconds))
-        if head.status == .switchingProtocols && exchange.isUpgrade {
-            exchange.metrics?.countResponse(status: 101)
-            state = .upgraded
-            var buffer = context.channel.allocator.buffer(capacity: 256)
-            buffer.writeResponseHead(version: exchange.clientVersion, status: head.status, headers: head.headers) { name in
-                let role = Self.role(of: name)
-                return role != .contentLength && role != .transferEncoding
-            }
-            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-            let client = context.channel
-            guard let upstreamChannel = upstream.context?.channel else {
-                closeClient()
-                return
-            }
-            context.eventLoop.execute { GlueHandler.splice(client: client, upstream: upstreamChannel) }
-            return
-        }
         let buffer = clientHead(head, exchange: &exchange)
         state = .proxying(exchange, upstream)
-        exchange.metrics?.countResponse(status: Int(head.status.code))
+        exchange.metrics?.countResponse(status: head.status)
         context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func upstreamUpgraded(_ head: UpstreamResponseHead) {
+        guard case .proxying(let exchange, let upstream) = state else { return }
+        guard exchange.isUpgrade else {
+            respondLocally(.badGateway, "upstream \(upstream.backend) for \(exchange.route.service) switched protocols unasked",
+                           metrics: exchange.metrics, keepAlive: false, requestEnded: exchange.requestEnded)
+            return
+        }
+        exchange.metrics?.recordUpstreamLatency(nanoseconds: Int64((NIODeadline.now() - exchange.sentAt).nanoseconds))
+        exchange.metrics?.countResponse(status: 101)
+        state = .upgraded
+        // From here on the backend's bytes go to the client as they are.
+        clientFraming = .raw
+        var buffer = context.channel.allocator.buffer(capacity: head.headerLines.readableBytes + 64)
+        buffer.writeStatusLine(minorVersion: exchange.clientVersion.minor, statusText: head.statusText)
+        try? ResponseParser.forEachHeaderLine(in: head.headerLines) { name, _, line in
+            let role = HeaderRole.of(name)
+            if role != .contentLength && role != .transferEncoding { buffer.writeBytes(line) }
+        }
+        buffer.writeStaticString("\r\n")
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        let client = context.channel
+        guard let upstreamChannel = upstream.context?.channel else {
+            closeClient()
+            return
+        }
+        context.eventLoop.execute { GlueHandler.splice(client: client, upstream: upstreamChannel) }
     }
 
     func upstreamResponseBody(_ body: ByteBuffer) {
@@ -508,9 +542,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case .chunked:
             // An empty chunk would end the body.
             guard body.readableBytes > 0 else { return }
-            var size = context.channel.allocator.buffer(capacity: 12)
-            size.writeChunkSize(body.readableBytes)
-            context.write(wrapOutboundOut(size), promise: nil)
+            context.write(wrapOutboundOut(chunkSizeLine(body.readableBytes)), promise: nil)
             context.write(wrapOutboundOut(body), promise: nil)
             context.write(wrapOutboundOut(Self.crlf), promise: nil)
         case .none:
@@ -519,16 +551,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     /// What ends the response body for the client: the last chunk and trailers when chunked.
-    private func clientBodyEnd(_ trailers: HTTPHeaders?) -> ByteBuffer? {
+    private func clientBodyEnd(_ trailers: ByteBuffer?) -> ByteBuffer? {
         guard clientFraming == .chunked else { return nil }
-        var buffer = context.channel.allocator.buffer(capacity: 16)
+        var buffer = context.channel.allocator.buffer(capacity: 16 + (trailers?.readableBytes ?? 0))
         buffer.writeStaticString("0\r\n")
-        for (name, value) in trailers ?? [:] { buffer.writeHeaderLine(name, value) }
+        if let trailers { buffer.writeImmutableBuffer(trailers) }
         buffer.writeStaticString("\r\n")
         return buffer
     }
 
-    func upstreamResponseEnd(_ trailers: HTTPHeaders?) {
+    func upstreamResponseEnd(_ trailers: ByteBuffer?) {
         guard case .proxying(let exchange, let upstream) = state else { return }
         guard exchange.requestEnded else {
             // The backend answered before reading the whole request: the rest can be neither
@@ -565,7 +597,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         // body can be sent again safely.
         if upstream.wasUsed && !(error is UpstreamTimeout) && exchange.mayRetry && !exchange.sawBody && exchange.requestEnded {
             var retry = exchange
-            retry.buffered = [.end(nil)]
+            retry.buffered = retry.chunkedBody ? [lastChunk(nil)] : []
             retry.attempts -= 1
             state = .connecting(retry)
             attachUpstream(retry)

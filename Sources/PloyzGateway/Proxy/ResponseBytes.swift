@@ -23,19 +23,18 @@ extension ByteBuffer {
         writeStaticString("\r\n")
     }
 
+    /// `HTTP/1.<minor> ` and a backend's status text (`200 OK`), then `\r\n`.
+    mutating func writeStatusLine(minorVersion: Int, statusText: ByteBuffer) {
+        writeStaticString(minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        writeImmutableBuffer(statusText)
+        writeStaticString("\r\n")
+    }
+
     /// `name: value\r\n`.
     mutating func writeHeaderLine(_ name: String, _ value: String) {
         writeString(name)
         writeStaticString(": ")
         writeString(value)
-        writeStaticString("\r\n")
-    }
-
-    /// A whole head: the status line, the headers `include` keeps (by name), and the blank line.
-    mutating func writeResponseHead(version: HTTPVersion, status: HTTPResponseStatus, headers: HTTPHeaders,
-                                    include: (String) -> Bool = { _ in true }) {
-        writeStatusLine(version: version, status: status)
-        for (name, value) in headers where include(name) { writeHeaderLine(name, value) }
         writeStaticString("\r\n")
     }
 

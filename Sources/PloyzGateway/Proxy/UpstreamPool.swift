@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// Keep-alive connections to backends for one event loop. Used only on that loop, so it needs no
@@ -46,15 +45,9 @@ final class UpstreamPool {
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
-                do {
-                    // No outbound header validation: request headers come from llhttp-parsed client heads or
-                    // from us. Informational responses (100 Continue) are forwarded to the client.
-                    let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
-                    try channel.pipeline.syncOperations.addHandlers([HTTPRequestEncoder(), ByteToMessageHandler(decoder), connection])
-                    return channel.eventLoop.makeSucceededVoidFuture()
-                } catch {
-                    return channel.eventLoop.makeFailedFuture(error)
-                }
+                // No HTTP codec handlers: requests leave as bytes the client side wrote, and
+                // responses are parsed by the connection itself (see `ResponseParser`).
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(connection) }
             }
             .connect(to: backend)
             .map { _ in connection }
@@ -100,10 +93,14 @@ final class UpstreamPool {
 /// What the client side of an exchange hears from its upstream connection.
 protocol UpstreamDelegate: AnyObject {
     /// A 1xx response other than 101 (e.g. 100 Continue); the final head follows.
-    func upstreamInformationalHead(_ head: HTTPResponseHead)
-    func upstreamResponseHead(_ head: HTTPResponseHead)
+    func upstreamInformationalHead(_ head: UpstreamResponseHead)
+    func upstreamResponseHead(_ head: UpstreamResponseHead)
+    /// 101 Switching Protocols: what follows (as `upstreamResponseBody`) is the new protocol's bytes.
+    func upstreamUpgraded(_ head: UpstreamResponseHead)
+    /// Body bytes (chunk framing removed), or after an upgrade the backend's bytes as they are.
     func upstreamResponseBody(_ body: ByteBuffer)
-    func upstreamResponseEnd(_ trailers: HTTPHeaders?)
+    /// The response is complete; `trailers` holds a chunked body's trailer lines.
+    func upstreamResponseEnd(_ trailers: ByteBuffer?)
     func upstreamReadComplete()
     func upstreamWritabilityChanged(writable: Bool)
     /// The connection closed or failed before the exchange ended.
@@ -112,12 +109,12 @@ protocol UpstreamDelegate: AnyObject {
     var clientIsWritable: Bool { get }
 }
 
-/// One HTTP/1.1 connection to a backend: the last handler of its pipeline, owned by a pool while
-/// idle and by one client exchange while busy.
+/// One HTTP/1.1 connection to a backend: the only handler of its pipeline, owned by a pool while
+/// idle and by one client exchange while busy. Requests arrive as bytes; responses are parsed here.
 final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let backend: SocketAddress
     private unowned let pool: UpstreamPool
@@ -136,6 +133,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     /// Between a final response head and its end: the read deadline restarts with every part.
     private var streamingResponse = false
     private var responseTimer = DeadlineTimer()
+    private var parser = ResponseParser()
 
     init(backend: SocketAddress, pool: UpstreamPool, readTimeout: TimeAmount) {
         self.backend = backend
@@ -145,11 +143,12 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     var isActive: Bool { context?.channel.isActive ?? false }
     var isWritable: Bool { context?.channel.isWritable ?? false }
-    var isReusable: Bool { responseAllowsReuse && exchangeComplete && isActive }
+    var isReusable: Bool { responseAllowsReuse && exchangeComplete && isActive && parser.isBetweenResponses }
 
-    /// Starts an exchange: `delegate` hears the response.
-    func begin(delegate: UpstreamDelegate) {
+    /// Starts an exchange: `delegate` hears the response. A HEAD request's response has no body.
+    func begin(delegate: UpstreamDelegate, isHeadRequest: Bool) {
         self.delegate = delegate
+        parser.expectsNoBody = isHeadRequest
         exchangeComplete = false
         responseAllowsReuse = true
         streamingResponse = false
@@ -190,8 +189,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         close()
     }
 
-    func write(_ part: HTTPClientRequestPart) {
-        context?.write(wrapOutboundOut(part), promise: nil)
+    func write(_ bytes: ByteBuffer) {
+        context?.write(wrapOutboundOut(bytes), promise: nil)
     }
 
     func flush() {
@@ -222,28 +221,52 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        guard let delegate else {
-            // A response nobody asked for: this connection is out of step, drop it.
-            responseAllowsReuse = false
-            context.close(promise: nil)
+        var input = unwrapInboundIn(data)
+        if parser.isUpgraded {
+            // Between the 101 and the splice: the new protocol's bytes go through untouched.
+            delegate?.upstreamResponseBody(input)
             return
         }
-        switch part {
-        case .head(let head) where head.status.code < 200 && head.status != .switchingProtocols:
+        while true {
+            let event: ResponseParser.Event?
+            do {
+                event = try parser.next(&input)
+            } catch {
+                errorCaught(context: context, error: error)
+                return
+            }
+            guard let event else { break }
+            guard let delegate else {
+                // A response nobody asked for: this connection is out of step, drop it.
+                responseAllowsReuse = false
+                context.close(promise: nil)
+                return
+            }
+            deliver(event, to: delegate, context: context)
+            if case .upgrade = event {
+                // What came with the 101 is already the new protocol's.
+                if input.readableBytes > 0 { self.delegate?.upstreamResponseBody(input) }
+                return
+            }
+        }
+    }
+
+    private func deliver(_ event: ResponseParser.Event, to delegate: UpstreamDelegate, context: ChannelHandlerContext) {
+        switch event {
+        case .informational(let head):
             delegate.upstreamInformationalHead(head)
         case .head(let head):
-            if !head.isKeepAlive || head.status == .switchingProtocols { responseAllowsReuse = false }
-            if head.status == .switchingProtocols {
-                responseTimer.cancel()
-            } else {
-                // A backend that stalls mid-body is cut after the same read timeout as one that never answers.
-                streamingResponse = true
-                armReadDeadline()
-            }
-            delegate.upstreamResponseHead(head)
-        case .body(let body):
+            if !head.keepAlive { responseAllowsReuse = false }
+            // A backend that stalls mid-body is cut after the same read timeout as one that never answers.
+            streamingResponse = true
             armReadDeadline()
+            delegate.upstreamResponseHead(head)
+        case .upgrade(let head):
+            responseAllowsReuse = false
+            responseTimer.cancel()
+            delegate.upstreamUpgraded(head)
+        case .body(let body):
+            if streamingResponse { armReadDeadline() }
             delegate.upstreamResponseBody(body)
         case .end(let trailers):
             exchangeComplete = true
@@ -265,6 +288,10 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         responseTimer.cancel()
         responseAllowsReuse = false
         pool.remove(self)
+        // A body that runs until the close ends here.
+        if let delegate, let end = parser.inputClosed() {
+            deliver(end, to: delegate, context: context)
+        }
         if let delegate {
             self.delegate = nil
             delegate.upstreamFailed(nil)

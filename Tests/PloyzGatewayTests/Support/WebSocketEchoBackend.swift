@@ -4,27 +4,9 @@ import NIOCore
 import NIOPosix
 
 /// A tiny WebSocket server: answers the upgrade with 101 and echoes every frame back unmasked.
-final class WebSocketEchoBackend: Sendable {
-    let port: Int
-    private let channel: Channel
-
-    private init(port: Int, channel: Channel) {
-        self.port = port
-        self.channel = channel
-    }
-
-    static func start() async throws -> WebSocketEchoBackend {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        return WebSocketEchoBackend(port: channel.localAddress!.port!, channel: channel)
-    }
-
-    func stop() async {
-        try? await channel.close()
+enum WebSocketEchoBackend {
+    static func start() async throws -> RawBackend {
+        try await RawBackend.start { EchoHandler() }
     }
 
     private final class EchoHandler: ChannelInboundHandler {

@@ -1,0 +1,71 @@
+/// What a header means to the proxy. Names are compared case-insensitively, as bytes: the response
+/// side never turns a header into a `String`.
+enum HeaderRole {
+    /// Forwarded as is.
+    case endToEnd
+    case connection, upgrade, transferEncoding, contentLength, forwardedFor
+    /// `X-Forwarded-Proto`/`-Host`: the gateway sets its own on requests.
+    case forwardedProtoOrHost
+    /// Describes one connection (RFC 9110 §7.6.1) or is replaced by the gateway's own value.
+    case dropped
+
+    /// True when a request with this header cannot be forwarded with only headers appended.
+    var isSpecialInRequests: Bool {
+        switch self {
+        case .endToEnd, .contentLength: false
+        default: true
+        }
+    }
+
+    /// True when a response with this header cannot be copied to the client line for line.
+    var isSpecialInResponses: Bool {
+        switch self {
+        case .endToEnd, .forwardedFor, .forwardedProtoOrHost, .contentLength: false
+        default: true
+        }
+    }
+
+    static func of(_ name: String) -> HeaderRole {
+        var name = name
+        return name.withUTF8 { of(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func of(_ name: UnsafeRawBufferPointer) -> HeaderRole {
+        // Most names differ in length from every special one: one comparison settles them.
+        switch name.count {
+        case 2:
+            if matches(name, "te") { return .dropped }
+        case 7:
+            if matches(name, "upgrade") { return .upgrade }
+            if matches(name, "trailer") { return .dropped }
+        case 10:
+            if matches(name, "connection") { return .connection }
+            if matches(name, "keep-alive") { return .dropped }
+        case 14:
+            if matches(name, "content-length") { return .contentLength }
+        case 15:
+            if matches(name, "x-forwarded-for") { return .forwardedFor }
+        case 16:
+            if matches(name, "x-forwarded-host") { return .forwardedProtoOrHost }
+            if matches(name, "proxy-connection") { return .dropped }
+        case 17:
+            if matches(name, "transfer-encoding") { return .transferEncoding }
+            if matches(name, "x-forwarded-proto") { return .forwardedProtoOrHost }
+        default:
+            break
+        }
+        return .endToEnd
+    }
+
+    /// `name` equals `lowercased` ignoring ASCII case (`lowercased` holds lower-case letters and `-` only).
+    private static func matches(_ name: UnsafeRawBufferPointer, _ lowercased: StaticString) -> Bool {
+        guard name.count == lowercased.utf8CodeUnitCount else { return false }
+        let expected = lowercased.utf8Start
+        for index in 0..<name.count {
+            var byte = name[index]
+            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { byte |= 0x20 }
+            if byte != expected[index] { return false }
+        }
+        return true
+    }
+}
