@@ -17,14 +17,6 @@ enum HeaderRole {
         }
     }
 
-    /// True when a response with this header cannot be copied to the client line for line.
-    var isSpecialInResponses: Bool {
-        switch self {
-        case .endToEnd, .forwardedFor, .forwardedProtoOrHost, .contentLength: false
-        default: true
-        }
-    }
-
     static func of(_ name: String) -> HeaderRole {
         var name = name
         return name.withUTF8 { of(UnsafeRawBufferPointer($0)) }
@@ -34,31 +26,31 @@ enum HeaderRole {
         // Most names differ in length from every special one: one comparison settles them.
         switch name.count {
         case 2:
-            if matches(name, "te") { return .dropped }
+            if equalsIgnoringCase(name, "te") { return .dropped }
         case 7:
-            if matches(name, "upgrade") { return .upgrade }
-            if matches(name, "trailer") { return .dropped }
+            if equalsIgnoringCase(name, "upgrade") { return .upgrade }
+            if equalsIgnoringCase(name, "trailer") { return .dropped }
         case 10:
-            if matches(name, "connection") { return .connection }
-            if matches(name, "keep-alive") { return .dropped }
+            if equalsIgnoringCase(name, "connection") { return .connection }
+            if equalsIgnoringCase(name, "keep-alive") { return .dropped }
         case 14:
-            if matches(name, "content-length") { return .contentLength }
+            if equalsIgnoringCase(name, "content-length") { return .contentLength }
         case 15:
-            if matches(name, "x-forwarded-for") { return .forwardedFor }
+            if equalsIgnoringCase(name, "x-forwarded-for") { return .forwardedFor }
         case 16:
-            if matches(name, "x-forwarded-host") { return .forwardedProtoOrHost }
-            if matches(name, "proxy-connection") { return .dropped }
+            if equalsIgnoringCase(name, "x-forwarded-host") { return .forwardedProtoOrHost }
+            if equalsIgnoringCase(name, "proxy-connection") { return .dropped }
         case 17:
-            if matches(name, "transfer-encoding") { return .transferEncoding }
-            if matches(name, "x-forwarded-proto") { return .forwardedProtoOrHost }
+            if equalsIgnoringCase(name, "transfer-encoding") { return .transferEncoding }
+            if equalsIgnoringCase(name, "x-forwarded-proto") { return .forwardedProtoOrHost }
         default:
             break
         }
         return .endToEnd
     }
 
-    /// `name` equals `lowercased` ignoring ASCII case (`lowercased` holds lower-case letters and `-` only).
-    private static func matches(_ name: UnsafeRawBufferPointer, _ lowercased: StaticString) -> Bool {
+    /// `name` equals `lowercased` ignoring ASCII case (`lowercased` holds no upper-case letters).
+    static func equalsIgnoringCase(_ name: UnsafeRawBufferPointer, _ lowercased: StaticString) -> Bool {
         guard name.count == lowercased.utf8CodeUnitCount else { return false }
         let expected = lowercased.utf8Start
         for index in 0..<name.count {

@@ -13,8 +13,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// One request and its response.
-    private struct Exchange {
+    /// One request and its response. A class: the state holds it, and its fields change in place
+    /// (a struct was copied out of the state and back on every event).
+    private final class Exchange {
         let route: Route
         let metrics: GatewayMetrics.RouteMetrics?
         /// The head sent upstream, as bytes (forwarding headers added, hop-by-hop removed).
@@ -35,6 +36,20 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         var responseStarted = false
         var responseKeepAlive = true
         var sentAt = NIODeadline.uptimeNanoseconds(0)
+
+        init(route: Route, metrics: GatewayMetrics.RouteMetrics?, upstreamHead: ByteBuffer, isHeadRequest: Bool, chunkedBody: Bool,
+             clientVersion: HTTPVersion, clientKeepAlive: Bool, isUpgrade: Bool, mayRetry: Bool, firstBackendIndex: Int) {
+            self.route = route
+            self.metrics = metrics
+            self.upstreamHead = upstreamHead
+            self.isHeadRequest = isHeadRequest
+            self.chunkedBody = chunkedBody
+            self.clientVersion = clientVersion
+            self.clientKeepAlive = clientKeepAlive
+            self.isUpgrade = isUpgrade
+            self.mayRetry = mayRetry
+            self.firstBackendIndex = firstBackendIndex
+        }
     }
 
     private enum State {
@@ -231,18 +246,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         // An empty chunk would end a chunked body.
         guard body.readableBytes > 0 else { return }
         switch state {
-        case .connecting(var exchange):
+        case .connecting(let exchange):
             exchange.sawBody = true
             if exchange.chunkedBody { exchange.buffered.append(chunkSizeLine(body.readableBytes)) }
             exchange.buffered.append(body)
             if exchange.chunkedBody { exchange.buffered.append(Self.crlf) }
-            state = .connecting(exchange)
-        case .proxying(var exchange, let upstream):
+        case .proxying(let exchange, let upstream):
             exchange.sawBody = true
             if exchange.chunkedBody { upstream.write(chunkSizeLine(body.readableBytes)) }
             upstream.write(body)
             if exchange.chunkedBody { upstream.write(Self.crlf) }
-            state = .proxying(exchange, upstream)
         case .discarding, .idle, .upgraded, .closed:
             break
         }
@@ -250,14 +263,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     private func receivedRequestEnd(_ trailers: HTTPHeaders?) {
         switch state {
-        case .connecting(var exchange):
+        case .connecting(let exchange):
             exchange.requestEnded = true
             if exchange.chunkedBody { exchange.buffered.append(lastChunk(trailers)) }
-            state = .connecting(exchange)
-        case .proxying(var exchange, let upstream):
+        case .proxying(let exchange, let upstream):
             exchange.requestEnded = true
             if exchange.chunkedBody { upstream.write(lastChunk(trailers)) }
-            state = .proxying(exchange, upstream)
         case .discarding(let keepAlive):
             finishLocalResponse(keepAlive: keepAlive)
         case .idle, .upgraded, .closed:
@@ -386,27 +397,18 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     /// The response head for the client, copied line for line from the backend's: hop-by-hop headers
     /// removed, `Connection` and `Transfer-Encoding` set for the framing chosen here. Sets `clientFraming`.
-    private func clientHead(_ head: UpstreamResponseHead, exchange: inout Exchange) -> ByteBuffer {
+    private func clientHead(_ head: UpstreamResponseHead, exchange: Exchange) -> ByteBuffer {
         let noBodyStatus = head.status < 200 || head.status == 204 || head.status == 304
         let bodyless = noBodyStatus || exchange.isHeadRequest
         let hasLength = head.contentLength != nil
         var buffer = context.channel.allocator.buffer(capacity: head.headerLines.readableBytes + 96)
         buffer.writeStatusLine(minorVersion: exchange.clientVersion.minor, statusText: head.statusText)
-        if !head.hasHopByHopHeaders && !(noBodyStatus && hasLength) {
-            buffer.writeImmutableBuffer(head.headerLines)
+        if head.connectionExtras.isEmpty {
+            buffer.writeImmutableBuffer(head.forwardedLines)
         } else {
-            // Lines the parser already checked: this pass only sorts them.
-            try? ResponseParser.forEachHeaderLine(in: head.headerLines) { name, _, line in
-                switch HeaderRole.of(name) {
-                case .endToEnd, .forwardedFor, .forwardedProtoOrHost:
-                    if !head.connectionExtras.isEmpty && head.connectionExtras.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
-                    buffer.writeBytes(line)
-                case .contentLength:
-                    // Kept only when it frames the body (not beside Transfer-Encoding, nor on a body-less status).
-                    if hasLength && !noBodyStatus { buffer.writeBytes(line) }
-                case .connection, .upgrade, .transferEncoding, .dropped:
-                    return
-                }
+            // Names the backend's `Connection` header lists are hop-by-hop too (rare): a second pass.
+            try? ResponseParser.forEachHeaderLine(in: head.forwardedLines) { name, _, line in
+                if !head.connectionExtras.contains(String(decoding: name, as: UTF8.self).lowercased()) { buffer.writeBytes(line) }
             }
         }
         // HTTP/1.0 clients learn a body's end from the close when the backend streamed it without a length.
@@ -432,7 +434,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     /// Sends the exchange on a pooled connection to its next backend, or opens one.
     private func attachUpstream(_ exchange: Exchange) {
-        var exchange = exchange
         let backends = exchange.route.backends
         let backend = backends[(exchange.firstBackendIndex + exchange.attempts) % backends.count]
         exchange.attempts += 1
@@ -458,7 +459,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     private func start(_ exchange: Exchange, on upstream: UpstreamConnection, flush: Bool) {
-        var exchange = exchange
         upstream.begin(delegate: self, isHeadRequest: exchange.isHeadRequest)
         upstream.write(exchange.upstreamHead)
         for part in exchange.buffered { upstream.write(part) }
@@ -492,17 +492,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         guard case .proxying(let exchange, _) = state, exchange.clientVersion.minor >= 1 else { return }
         var buffer = context.channel.allocator.buffer(capacity: head.headerLines.readableBytes + 64)
         buffer.writeStatusLine(minorVersion: exchange.clientVersion.minor, statusText: head.statusText)
-        buffer.writeImmutableBuffer(head.headerLines)
+        buffer.writeImmutableBuffer(head.forwardedLines)
         buffer.writeStaticString("\r\n")
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
     func upstreamResponseHead(_ head: UpstreamResponseHead) {
-        guard case .proxying(var exchange, let upstream) = state else { return }
+        guard case .proxying(let exchange, _) = state else { return }
         exchange.responseStarted = true
         exchange.metrics?.recordUpstreamLatency(nanoseconds: Int64((NIODeadline.now() - exchange.sentAt).nanoseconds))
-        let buffer = clientHead(head, exchange: &exchange)
-        state = .proxying(exchange, upstream)
+        let buffer = clientHead(head, exchange: exchange)
         exchange.metrics?.countResponse(status: head.status)
         context.write(wrapOutboundOut(buffer), promise: nil)
     }
@@ -596,11 +595,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         // A pooled connection the backend closed while idle looks like this; a request without a
         // body can be sent again safely.
         if upstream.wasUsed && !(error is UpstreamTimeout) && exchange.mayRetry && !exchange.sawBody && exchange.requestEnded {
-            var retry = exchange
-            retry.buffered = retry.chunkedBody ? [lastChunk(nil)] : []
-            retry.attempts -= 1
-            state = .connecting(retry)
-            attachUpstream(retry)
+            exchange.buffered = exchange.chunkedBody ? [lastChunk(nil)] : []
+            exchange.attempts -= 1
+            state = .connecting(exchange)
+            attachUpstream(exchange)
             return
         }
         if error is UpstreamTimeout {

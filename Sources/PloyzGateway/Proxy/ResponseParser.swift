@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 
 /// A backend's response head, parsed straight from its bytes: only what the proxy decides on is
@@ -17,8 +22,10 @@ struct UpstreamResponseHead {
     /// Names a `Connection` header lists besides `close`, `keep-alive` and `upgrade` (lower-cased):
     /// hop-by-hop like the standard ones.
     var connectionExtras: [String]
-    /// True when some header line must not reach the client as it is (see `HeaderRole.isSpecialInResponses`).
-    var hasHopByHopHeaders: Bool
+    /// The header lines the client may see: `headerLines` without hop-by-hop headers and without a
+    /// `Content-Length` that does not frame the body (beside `Transfer-Encoding`, or on 204/304 and 1xx).
+    /// The same bytes as `headerLines` when nothing had to go. Names in `connectionExtras` are still in it.
+    var forwardedLines: ByteBuffer
 
     /// 1xx other than 101: an interim response (100 Continue, 103 Early Hints); the final head follows.
     var isInformational: Bool { status >= 100 && status < 200 && status != 101 }
@@ -96,7 +103,7 @@ struct ResponseParser {
         case .ending:
             return finishResponse(trailers: nil)
         case .head:
-            guard let headBytes = try takeBlock(from: &input, endingWith: Self.blankLine, limit: Self.maxHeadBytes, what: "response head") else { return nil }
+            guard let headBytes = try takeBlock(from: &input, endingWith: .blankLine, limit: Self.maxHeadBytes, what: "response head") else { return nil }
             return try headEvent(headBytes)
         case .contentLength(let remaining):
             guard input.readableBytes > 0 else { return nil }
@@ -105,7 +112,7 @@ struct ResponseParser {
             state = count == remaining ? .ending : .contentLength(remaining: remaining - count)
             return .body(body)
         case .chunkSize:
-            guard let line = try takeBlock(from: &input, endingWith: Self.lineEnd, limit: Self.maxChunkLineBytes, what: "chunk size line") else { return nil }
+            guard let line = try takeBlock(from: &input, endingWith: .lineEnd, limit: Self.maxChunkLineBytes, what: "chunk size line") else { return nil }
             let size = try Self.chunkSize(line)
             state = size == 0 ? .trailers : .chunkData(remaining: size)
             return try next(&input)
@@ -121,7 +128,7 @@ struct ResponseParser {
             state = seenCR ? .chunkSize : .chunkDataEnd(seenCR: true)
             return try next(&input)
         case .trailers:
-            guard var line = try takeBlock(from: &input, endingWith: Self.lineEnd, limit: Self.maxHeadBytes, what: "trailer line") else { return nil }
+            guard var line = try takeBlock(from: &input, endingWith: .lineEnd, limit: Self.maxHeadBytes, what: "trailer line") else { return nil }
             guard line.readableBytes > 2 else { return finishResponse(trailers: trailerLines) }
             try Self.forEachHeaderLine(in: line) { _, _, _ in }
             var lines = trailerLines ?? ByteBufferAllocator().buffer(capacity: 128)
@@ -144,8 +151,11 @@ struct ResponseParser {
 
     // MARK: Pieces
 
-    private static let lineEnd: [UInt8] = Array("\r\n".utf8)
-    private static let blankLine: [UInt8] = Array("\r\n\r\n".utf8)
+    /// What ends a block: a line, or a head (a line and an empty line).
+    private enum Terminator: Int {
+        case lineEnd = 2
+        case blankLine = 4
+    }
 
     private mutating func finishResponse(trailers: ByteBuffer?) -> Event {
         state = .head
@@ -155,13 +165,13 @@ struct ResponseParser {
 
     /// Takes bytes up to and including `terminator` from what is pending and `input`; nil (keeping
     /// the bytes) when the terminator has not arrived yet.
-    private mutating func takeBlock(from input: inout ByteBuffer, endingWith terminator: [UInt8], limit: Int, what: String) throws -> ByteBuffer? {
+    private mutating func takeBlock(from input: inout ByteBuffer, endingWith terminator: Terminator, limit: Int, what: String) throws -> ByteBuffer? {
         if var held = pending {
             // Only the bytes that can complete the terminator are searched again.
-            let searchFrom = max(0, held.readableBytes - (terminator.count - 1))
+            let searchFrom = max(0, held.readableBytes - (terminator.rawValue - 1))
             held.writeBuffer(&input)
-            if let end = Self.find(terminator, in: held, from: searchFrom), end + terminator.count <= limit {
-                let block = held.readSlice(length: end + terminator.count)!
+            if let end = Self.find(terminator, in: held, from: searchFrom), end + terminator.rawValue <= limit {
+                let block = held.readSlice(length: end + terminator.rawValue)!
                 pending = nil
                 input = held
                 return block
@@ -171,8 +181,8 @@ struct ResponseParser {
             return nil
         }
         if let end = Self.find(terminator, in: input, from: 0) {
-            guard end + terminator.count <= limit else { throw UpstreamProtocolError("\(what) longer than \(limit) bytes") }
-            return input.readSlice(length: end + terminator.count)!
+            guard end + terminator.rawValue <= limit else { throw UpstreamProtocolError("\(what) longer than \(limit) bytes") }
+            return input.readSlice(length: end + terminator.rawValue)!
         }
         guard input.readableBytes < limit else { throw UpstreamProtocolError("\(what) longer than \(limit) bytes") }
         // A copy: the read buffer it came from is reused by the channel.
@@ -182,23 +192,26 @@ struct ResponseParser {
         return nil
     }
 
-    /// The offset (from the reader index) where `needle` starts in `buffer`, searching from `offset`.
-    private static func find(_ needle: [UInt8], in buffer: ByteBuffer, from offset: Int) -> Int? {
-        buffer.withUnsafeReadableBytes { bytes in
-            guard bytes.count >= needle.count + offset else { return nil }
-            let first = needle[0]
-            var index = offset
-            let last = bytes.count - needle.count
-            while index <= last {
-                if bytes[index] == first {
-                    var matched = 1
-                    while matched < needle.count && bytes[index + matched] == needle[matched] { matched += 1 }
-                    if matched == needle.count { return index }
-                }
-                index += 1
+    /// The offset (from the reader index) where `terminator` starts in `buffer`, searching from `offset`.
+    private static func find(_ terminator: Terminator, in buffer: ByteBuffer, from offset: Int) -> Int? {
+        buffer.withUnsafeReadableBytes { find(terminator, in: $0, from: offset) }
+    }
+
+    private static func find(_ terminator: Terminator, in bytes: UnsafeRawBufferPointer, from offset: Int) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        let length = terminator.rawValue
+        // Every terminator ends in "\n": memchr finds the candidates, the bytes before confirm them.
+        var index = offset + length - 1
+        while index < bytes.count {
+            guard let found = memchr(base + index, 0x0A, bytes.count - index) else { return nil }
+            let newline = base.distance(to: UnsafeRawPointer(found))
+            let start = newline - length + 1
+            if bytes[newline - 1] == 0x0D && (length == 2 || bytes[newline - 2] == 0x0A && bytes[newline - 3] == 0x0D) {
+                return start
             }
-            return nil
+            index = newline + 1
         }
+        return nil
     }
 
     private mutating func headEvent(_ headBytes: ByteBuffer) throws -> Event {
@@ -232,44 +245,73 @@ struct ResponseParser {
     /// Parses a whole head (status line, header lines, blank line).
     static func parseHead(_ bytes: ByteBuffer) throws -> UpstreamResponseHead {
         var buffer = bytes
-        guard let lineEnd = find(lineEnd, in: buffer, from: 0) else { throw UpstreamProtocolError("response head without a status line") }
+        guard let lineEnd = find(.lineEnd, in: buffer, from: 0) else { throw UpstreamProtocolError("response head without a status line") }
         let statusLine = buffer.readSlice(length: lineEnd)!
         buffer.moveReaderIndex(forwardBy: 2)
         buffer.moveWriterIndex(to: buffer.writerIndex - 2) // the blank line's own "\r\n"
         let (minor, status, statusText) = try parseStatusLine(statusLine)
+        let noBodyStatus = status < 200 || status == 204 || status == 304
         var head = UpstreamResponseHead(minorVersion: minor, status: status, statusText: statusText, headerLines: buffer,
                                         keepAlive: minor >= 1, contentLength: nil, chunked: false, connectionExtras: [],
-                                        hasHopByHopHeaders: false)
-        var transferEncoding: [UInt8]?
-        try forEachHeaderLine(in: buffer) { name, value, _ in
+                                        forwardedLines: buffer)
+        var sawTransferEncoding = false
+        var lastCodingIsChunked = false
+        // Lines for the client are copied only once a line has to be left out; until then they are `buffer` itself.
+        var forwarded: ByteBuffer?
+        var linesStart = 0
+        try forEachHeaderLine(in: buffer) { name, value, line in
             let role = HeaderRole.of(name)
-            if role.isSpecialInResponses { head.hasHopByHopHeaders = true }
+            var forward: Bool
             switch role {
+            case .endToEnd, .forwardedFor, .forwardedProtoOrHost:
+                forward = true
             case .contentLength:
+                forward = !noBodyStatus
                 let length = try parseContentLength(value)
                 if let earlier = head.contentLength, earlier != length {
                     throw UpstreamProtocolError("two different Content-Length headers (\(earlier), \(length))")
                 }
                 head.contentLength = length
             case .transferEncoding:
-                transferEncoding = Array(value)
+                forward = false
+                sawTransferEncoding = true
+                lastCodingIsChunked = false
+                forEachToken(in: value) { coding in lastCodingIsChunked = HeaderRole.equalsIgnoringCase(coding, "chunked") }
             case .connection:
-                for token in commaSeparatedTokens(value) {
-                    switch token {
-                    case "close": head.keepAlive = false
-                    case "keep-alive": if minor == 0 { head.keepAlive = true }
-                    case "upgrade": break
-                    default: head.connectionExtras.append(token)
+                forward = false
+                forEachToken(in: value) { token in
+                    if HeaderRole.equalsIgnoringCase(token, "close") {
+                        head.keepAlive = false
+                    } else if HeaderRole.equalsIgnoringCase(token, "keep-alive") {
+                        if minor == 0 { head.keepAlive = true }
+                    } else if !HeaderRole.equalsIgnoringCase(token, "upgrade") {
+                        head.connectionExtras.append(String(decoding: token, as: UTF8.self).lowercased())
                     }
                 }
-            default:
-                break
+            case .upgrade, .dropped:
+                forward = false
             }
+            if !forward && forwarded == nil {
+                var copy = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
+                copy.writeBytes(UnsafeRawBufferPointer(start: line.baseAddress! - linesStart, count: linesStart))
+                forwarded = copy
+            }
+            if forward { forwarded?.writeBytes(line) }
+            linesStart += line.count
         }
-        if let transferEncoding {
+        if let forwarded { head.forwardedLines = forwarded }
+        if sawTransferEncoding {
             // The last coding decides: chunked ends by itself, anything else runs until the close.
-            head.chunked = transferEncoding.withUnsafeBytes { commaSeparatedTokens($0).last == "chunked" }
-            head.contentLength = nil
+            head.chunked = lastCodingIsChunked
+            if head.contentLength != nil {
+                // Not the framing: the client never sees it (rare, so a second pass).
+                var lines = ByteBufferAllocator().buffer(capacity: head.forwardedLines.readableBytes)
+                try forEachHeaderLine(in: head.forwardedLines) { name, _, line in
+                    if HeaderRole.of(name) != .contentLength { lines.writeBytes(line) }
+                }
+                head.forwardedLines = lines
+                head.contentLength = nil
+            }
             if !head.chunked { head.keepAlive = false }
         }
         return head
@@ -305,9 +347,8 @@ struct ResponseParser {
         try lines.withUnsafeReadableBytes { bytes in
             var start = 0
             while start < bytes.count {
-                var end = start
-                while end + 1 < bytes.count && !(bytes[end] == 0x0D && bytes[end + 1] == 0x0A) { end += 1 }
-                guard end + 1 < bytes.count else { throw UpstreamProtocolError("header line without its line end") }
+                guard let lineEnd = find(.lineEnd, in: bytes, from: start) else { throw UpstreamProtocolError("header line without its line end") }
+                let end = lineEnd
                 var colon = start
                 while colon < end && bytes[colon] != UInt8(ascii: ":") {
                     guard isTokenByte(bytes[colon]) else { throw UpstreamProtocolError("invalid header name") }
@@ -350,12 +391,18 @@ struct ResponseParser {
         return length
     }
 
-    /// The comma-separated tokens of a header value, trimmed and lower-cased.
-    static func commaSeparatedTokens(_ value: UnsafeRawBufferPointer) -> [String] {
-        guard !value.isEmpty else { return [] }
-        return String(decoding: value, as: UTF8.self).split(separator: ",").compactMap { part in
-            let token = part.trimmingBlanks().lowercased()
-            return token.isEmpty ? nil : token
+    /// Calls `body` with each comma-separated token of a header value, without surrounding blanks.
+    static func forEachToken(in value: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var start = 0
+        while start < value.count {
+            var end = start
+            while end < value.count && value[end] != UInt8(ascii: ",") { end += 1 }
+            var tokenStart = start
+            var tokenEnd = end
+            while tokenStart < tokenEnd && (value[tokenStart] == 0x20 || value[tokenStart] == 0x09) { tokenStart += 1 }
+            while tokenEnd > tokenStart && (value[tokenEnd - 1] == 0x20 || value[tokenEnd - 1] == 0x09) { tokenEnd -= 1 }
+            if tokenEnd > tokenStart { try body(UnsafeRawBufferPointer(rebasing: value[tokenStart..<tokenEnd])) }
+            start = end + 1
         }
     }
 
@@ -383,14 +430,5 @@ struct ResponseParser {
         }
         guard let size else { throw UpstreamProtocolError("malformed chunk size line") }
         return size
-    }
-}
-
-private extension Substring {
-    func trimmingBlanks() -> Substring {
-        var result = self
-        while let first = result.first, first == " " || first == "\t" { result = result.dropFirst() }
-        while let last = result.last, last == " " || last == "\t" { result = result.dropLast() }
-        return result
     }
 }
