@@ -66,6 +66,54 @@ extension GatewayTests {
             }
         }
 
+        @Test func http2NegotiatedByALPNProxiesRequestsAndStreamsBodies() async throws {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let certificate = try TestCertificate.make(hostname: "h2.test", in: directory)
+            try await withBackends(["a"]) { backends in
+                let snapshot = makeSnapshot([ServiceSpec(name: "web", hosts: ["h2.test"], port: backends[0].port, addresses: [backends[0].host])],
+                                            certificates: [certificate.record])
+                try await withGateway(snapshot, configuration: testConfiguration(https: true)) { server, _ in
+                    let port = server.httpsAddress!.port!
+                    func curl(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+                        try runProgram("/usr/bin/curl", ["-sS", "--max-time", "10", "--cacert", certificate.certificatePath,
+                                                         "--resolve", "h2.test:\(port):127.0.0.1"] + arguments, input: input)
+                    }
+                    let url = "https://h2.test:\(port)"
+                    let get = try curl(["--http2", "-w", "\n%{http_version}", "\(url)/hello"])
+                    #expect(get.status == 0)
+                    #expect(get.output.contains("backend=a method=GET path=/hello host=h2.test:\(port)"), "\(get.output)")
+                    #expect(get.output.contains("xfp=https"))
+                    #expect(get.output.hasSuffix("\n2"), "HTTP/2 was negotiated: \(get.output)")
+
+                    // A body with a length, and one without (sent on as chunks), both reach the backend whole.
+                    let post = try curl(["--http2", "--data-binary", "hello world", "\(url)/upload"])
+                    #expect(post.output == "bytes=11 sum=\(Array("hello world".utf8).reduce(UInt32(0)) { $0 &+ UInt32($1) })", "\(post.output)")
+                    let streamed = try curl(["--http2", "-T", "-", "\(url)/upload"], input: "streamed body")
+                    #expect(streamed.output.hasPrefix("bytes=13 "), "\(streamed.output)")
+                    // A response without a length (chunked by the gateway for HTTP/1.1) arrives as DATA frames.
+                    let echo = try curl(["--http2", "--data-binary", "echo me", "\(url)/echo"])
+                    #expect(echo.output == "echo me")
+
+                    // 1 MiB download, byte for byte.
+                    let file = "\(directory)/download"
+                    let download = try curl(["--http2", "-o", file, "\(url)/download/1048576"])
+                    #expect(download.status == 0)
+                    #expect(Array(try Data(contentsOf: URL(fileURLWithPath: file))) == patternBytes(1 << 20))
+
+                    // HEAD ends without a body; no route is a 404 on its stream.
+                    let head = try curl(["--http2", "-I", "\(url)/hello"])
+                    #expect(head.status == 0 && head.output.hasPrefix("HTTP/2 200"), "\(head.output)")
+                    let missing = try curl(["--http2", "-H", "Host: other.test", "-w", "%{http_code}", "-o", "/dev/null", "\(url)/"])
+                    #expect(missing.output == "404")
+
+                    // Clients without h2 still get HTTP/1.1.
+                    let http1 = try curl(["--http1.1", "-w", "\n%{http_version}", "\(url)/hello"])
+                    #expect(http1.output.hasSuffix("\n1.1") && http1.output.contains("backend=a"), "\(http1.output)")
+                }
+            }
+        }
+
         @Test func unknownServerNameGetsTheStaticCertificateWhenConfigured() async throws {
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -222,7 +222,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             return
         }
         let host = head.headers.first(name: "host") ?? ""
-        let keepAlive = head.isKeepAlive
+        // An HTTP/2 stream (see `HTTP2StreamAdapter`) is answered like an HTTP/1.1 request on a kept connection.
+        let isHTTP2 = head.version.major == 2
+        let keepAlive = isHTTP2 || head.isKeepAlive
+        let clientVersion = isHTTP2 ? HTTPVersion.http1_1 : head.version
         guard let route = loop.match(host: host, path: head.uri) else {
             respondLocally(.notFound, "no route for host \(RouteTable.hostName(fromHostHeader: host)) path \(RouteTable.pathWithoutQuery(head.uri))",
                            metrics: loop.shared.metrics?.unrouted, keepAlive: keepAlive, requestEnded: false)
@@ -237,7 +240,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         let (upstreamHead, isUpgrade, chunkedBody) = upstreamHead(for: head, host: host)
         let exchange = Exchange(
             route: route, metrics: metrics, upstreamHead: upstreamHead, isHeadRequest: head.method == .HEAD, chunkedBody: chunkedBody,
-            clientVersion: head.version, clientKeepAlive: keepAlive, isUpgrade: isUpgrade,
+            clientVersion: clientVersion, clientKeepAlive: keepAlive, isUpgrade: isUpgrade,
             mayRetry: Self.isIdempotent(head.method), firstBackendIndex: route.nextStartIndex())
         attachUpstream(exchange)
     }

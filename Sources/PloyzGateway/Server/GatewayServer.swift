@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 import NIOSSL
 import PloyzModel
@@ -131,35 +132,80 @@ public final class GatewayServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let loop = loops[ObjectIdentifier(channel.eventLoop)]!
-                    let pipeline = channel.pipeline.syncOperations
-                    if let tls {
-                        try pipeline.addHandler(NIOSSLServerHandler(context: tls))
+                let loop = loops[ObjectIdentifier(channel.eventLoop)]!
+                guard let tls else {
+                    return channel.eventLoop.makeCompletedFuture {
+                        try Self.addHTTP1Handlers(to: channel.pipeline.syncOperations, loop: loop, configuration: configuration, scheme: scheme)
                     }
-                    let timeouts = ClientTimeoutHandler(headerRead: configuration.timeouts.headerRead, idle: configuration.timeouts.clientIdle)
-                    try pipeline.addHandler(timeouts)
-                    var limits = NIOHTTPDecoderLimitConfiguration()
-                    limits.maxHeaderListSize = configuration.maxRequestHeaderBytes
-                    limits.maxHeaderFieldSize = configuration.maxRequestHeaderBytes
-                    // Only the request decoder: ProxyHandler frames responses itself (response headers come from
-                    // llhttp-parsed upstream heads or from us) and queues pipelined requests itself (NIO's
-                    // pipelining assistance pauses reading during every response: two epoll_ctl calls per request).
-                    // Bytes after an upgrade request stay for the spliced WebSocket connection.
-                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes,
-                                                                                    informationalResponseStrategy: .drop,
-                                                                                    limitConfiguration: limits)))
-                    try pipeline.addHandler(ProxyHandler(loop: loop, timeouts: timeouts, scheme: scheme))
                 }
+                do {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+                // ALPN picks the protocol during the handshake: "h2" gets HTTP/2, anything else HTTP/1.1.
+                return channel.configureHTTP2SecureUpgrade(
+                    h2ChannelConfigurator: { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try Self.addHTTP2Handlers(to: channel, loop: loop, configuration: configuration)
+                        }
+                    },
+                    http1ChannelConfigurator: { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try Self.addHTTP1Handlers(to: channel.pipeline.syncOperations, loop: loop, configuration: configuration, scheme: scheme)
+                        }
+                    })
             }
             .bind(host: address.host, port: address.port)
             .get()
     }
 
+    /// An HTTP/1.1 client connection: timeouts, the request decoder, the proxy.
+    private static func addHTTP1Handlers(to pipeline: ChannelPipeline.SynchronousOperations, loop: LoopContext,
+                                         configuration: GatewayConfiguration, scheme: String) throws {
+        let timeouts = ClientTimeoutHandler(headerRead: configuration.timeouts.headerRead, idle: configuration.timeouts.clientIdle)
+        try pipeline.addHandler(timeouts)
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = configuration.maxRequestHeaderBytes
+        limits.maxHeaderFieldSize = configuration.maxRequestHeaderBytes
+        // Only the request decoder: ProxyHandler frames responses itself (response headers come from
+        // parsed upstream heads or from us) and queues pipelined requests itself (NIO's pipelining
+        // assistance pauses reading during every response: two epoll_ctl calls per request).
+        // Bytes after an upgrade request stay for the spliced WebSocket connection.
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes,
+                                                                        informationalResponseStrategy: .drop,
+                                                                        limitConfiguration: limits)))
+        try pipeline.addHandler(ProxyHandler(loop: loop, timeouts: timeouts, scheme: scheme))
+    }
+
+    /// An HTTP/2 client connection (negotiated by ALPN): closed after the idle timeout without
+    /// frames either way; each stream is one request, proxied like an HTTP/1.1 one.
+    private static func addHTTP2Handlers(to channel: Channel, loop: LoopContext, configuration: GatewayConfiguration) throws {
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(IdleStateHandler(allTimeout: configuration.timeouts.clientIdle))
+        try pipeline.addHandler(CloseWhenIdleHandler())
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: 256),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maxRequestHeaderBytes),
+        ]
+        _ = try pipeline.configureHTTP2Pipeline(mode: .server, connectionConfiguration: connection,
+                                                streamConfiguration: NIOHTTP2Handler.StreamConfiguration()) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                let streamPipeline = stream.pipeline.syncOperations
+                try streamPipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try streamPipeline.addHandler(HTTP2StreamAdapter())
+                let timeouts = ClientTimeoutHandler(headerRead: configuration.timeouts.headerRead, idle: configuration.timeouts.clientIdle)
+                try streamPipeline.addHandler(timeouts)
+                try streamPipeline.addHandler(ProxyHandler(loop: loop, timeouts: timeouts, scheme: "https"))
+            }
+        }
+    }
+
     private func makeTLSContext() throws -> NIOSSLContext {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = .none
-        tls.applicationProtocols = ["http/1.1"]
+        tls.applicationProtocols = ["h2", "http/1.1"]
         let shared = self.shared
         tls.sslContextCallback = { values, promise in
             let certificate = shared.certificates.withLockedValue { $0.certificate(forServerName: values.serverHostname) }
@@ -252,6 +298,19 @@ final class MetricsHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: found ? .ok : .notFound, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}
+
+/// Closes a connection when `IdleStateHandler` reports no traffic either way for its timeout.
+final class CloseWhenIdleHandler: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 }
