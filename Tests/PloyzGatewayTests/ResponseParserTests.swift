@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 import Testing
 @testable import PloyzGateway
 
@@ -195,6 +196,14 @@ extension GatewayTests {
             #expect(refused)
             let longChunkLine = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "e", count: ResponseParser.maxChunkLineBytes)
             #expect(throws: UpstreamProtocolError.self) { _ = try parse([longChunkLine]) }
+        }
+
+        @Test func splitCookiesOfHTTP2AreJoinedForHTTP1Backends() {
+            let split = HTTPHeaders([("host", "a"), ("cookie", "a=1"), ("x", "y"), ("Cookie", "b=2, c"), ("cookie", "d=4")])
+            let joined = HTTP2StreamAdapter.joiningCookies(split)
+            #expect(joined?["cookie"] == ["a=1; b=2, c; d=4"])
+            #expect(joined?["host"] == ["a"] && joined?["x"] == ["y"])
+            #expect(HTTP2StreamAdapter.joiningCookies(HTTPHeaders([("cookie", "only=1")])) == nil)
         }
 
         @Test func headerRolesIgnoreCase() {

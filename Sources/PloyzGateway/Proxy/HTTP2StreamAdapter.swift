@@ -18,10 +18,28 @@ final class HTTP2StreamAdapter: ChannelDuplexHandler, RemovableChannelHandler {
     private var finished = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data), head.method == .HEAD {
-            parser.expectsNoBody = true
+        guard case .head(var head) = unwrapInboundIn(data) else {
+            context.fireChannelRead(data)
+            return
         }
-        context.fireChannelRead(data)
+        if head.method == .HEAD { parser.expectsNoBody = true }
+        if let joined = Self.joiningCookies(head.headers) {
+            head.headers = joined
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+        } else {
+            context.fireChannelRead(data)
+        }
+    }
+
+    /// HTTP/2 clients may split `Cookie` into one field per cookie (RFC 9113 §8.2.3); an HTTP/1.1
+    /// backend expects one field, joined with "; ". Nil when there is nothing to join.
+    static func joiningCookies(_ headers: HTTPHeaders) -> HTTPHeaders? {
+        let cookies = headers["cookie"]
+        guard cookies.count > 1 else { return nil }
+        var joined = headers
+        joined.remove(name: "cookie")
+        joined.add(name: "cookie", value: cookies.joined(separator: "; "))
+        return joined
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

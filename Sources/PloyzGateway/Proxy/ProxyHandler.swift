@@ -385,18 +385,28 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     /// `X-Forwarded-For` (the client's own `X-Forwarded-For` chain first), `-Proto` and `-Host`, and the blank line.
     private func writeForwardingHeaders(_ buffer: inout ByteBuffer, forwardedFor: String?, host: String) {
-        buffer.writeStaticString("x-forwarded-for: ")
         if let forwardedFor {
+            buffer.writeStaticString("x-forwarded-for: ")
             buffer.writeString(forwardedFor)
             buffer.writeStaticString(", ")
+            buffer.writeString(clientAddress)
+            buffer.writeStaticString("\r\nx-forwarded-proto: ")
+            buffer.writeString(scheme)
+            buffer.writeStaticString("\r\nx-forwarded-host: ")
+        } else {
+            buffer.writeImmutableBuffer(forwardingLines)
         }
-        buffer.writeString(clientAddress)
-        buffer.writeStaticString("\r\nx-forwarded-proto: ")
-        buffer.writeString(scheme)
-        buffer.writeStaticString("\r\nx-forwarded-host: ")
         buffer.writeString(host)
         buffer.writeStaticString("\r\n\r\n")
     }
+
+    /// The forwarding header lines that are the same for every request of this connection, up to
+    /// the `X-Forwarded-Host` value: written once.
+    private lazy var forwardingLines: ByteBuffer = {
+        var lines = ByteBuffer()
+        lines.writeString("x-forwarded-for: \(clientAddress)\r\nx-forwarded-proto: \(scheme)\r\nx-forwarded-host: ")
+        return lines
+    }()
 
     /// The response head for the client, copied line for line from the backend's: hop-by-hop headers
     /// removed, `Connection` and `Transfer-Encoding` set for the framing chosen here. Sets `clientFraming`.
