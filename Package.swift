@@ -73,15 +73,18 @@ let package = Package(
         .executableTarget(name: "nats-bench", dependencies: ["NATSClient", argumentParser], swiftSettings: settings),
         .executableTarget(name: "peer-diff-bench", dependencies: ["WireGuard"], swiftSettings: settings),
 
+        // Helpers shared by test targets (free ports); nothing else depends on it.
+        .target(name: "PloyzTestSupport", swiftSettings: settings),
+
         .testTarget(name: "PloyzModelTests", dependencies: ["PloyzModel"], swiftSettings: settings),
-        .testTarget(name: "NATSClientTests", dependencies: ["NATSClient"] + nio, swiftSettings: settings),
+        .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "PloyzTestSupport"] + nio, swiftSettings: settings),
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "PloyzModel"], swiftSettings: settings),
-        .testTarget(name: "PloyzStoreTests", dependencies: ["PloyzStore", "NATSClient", "PloyzModel"], swiftSettings: settings),
+        .testTarget(name: "PloyzStoreTests", dependencies: ["PloyzStore", "NATSClient", "PloyzModel", "PloyzTestSupport"], swiftSettings: settings),
         .testTarget(name: "PloyzGatewayTests", dependencies: ["PloyzGateway"] + nio + [
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: settings),
-        .testTarget(name: "PloyzDNSTests", dependencies: ["PloyzDNS"] + nio, swiftSettings: settings),
+        .testTarget(name: "PloyzDNSTests", dependencies: ["PloyzDNS", "PloyzTestSupport"] + nio, swiftSettings: settings),
         .testTarget(name: "PloyzDaemonTests", dependencies: ["PloyzDaemon", "PloyzModel", "NATSClient"], swiftSettings: settings),
     ]
 )

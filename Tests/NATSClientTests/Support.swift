@@ -1,4 +1,5 @@
 import Foundation
+import PloyzTestSupport
 import NATSClient
 #if canImport(Glibc)
 import Glibc
@@ -91,23 +92,7 @@ final class TestServer: @unchecked Sendable {
         return try await NATSConnection.connect(options)
     }
 
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestServerError.noPort }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
-            }
-        }
-        guard ok else { throw TestServerError.noPort }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
+    static func freePort() throws -> Int { try FreePorts.next() }
 
     static func canConnect(host: String, port: Int) -> Bool {
         if host.contains(":") {

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import PloyzDNS
+import PloyzTestSupport
 import PloyzModel
 
 /// Test helpers: a blocking DNS client on raw sockets (so the server is checked by code that
@@ -125,40 +126,8 @@ enum Support {
         return false
     }
 
-    /// A free TCP+UDP port on 127.0.0.1 (the kernel's pick for TCP, checked free for UDP too).
-    static func freePort() throws -> Int {
-        for _ in 0..<20 {
-            let port = try boundPort(Int32(SOCK_STREAM.rawValue))
-            if canBind(Int32(SOCK_DGRAM.rawValue), port: port) { return port }
-        }
-        throw SocketError(call: "freePort")
-    }
-
-    private static func boundPort(_ type: Int32) throws -> Int {
-        let fd = socket(AF_INET, type, 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard ok else { throw SocketError(call: "bind") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    private static func canBind(_ type: Int32, port: Int) -> Bool {
-        let fd = socket(AF_INET, type, 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
+    /// A free TCP+UDP port on 127.0.0.1, never handed out twice in this process.
+    static func freePort() throws -> Int { try FreePorts.next(udp: true) }
 
     /// A snapshot with services `web` (default, 2 ready + 1 not ready), `api` in `prod`, one machine.
     static func sampleSnapshot(webInstances: Int = 2) -> ClusterSnapshot {
