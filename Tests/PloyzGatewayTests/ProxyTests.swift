@@ -193,7 +193,10 @@ extension GatewayTests {
             try await withBackends(["alive"]) { backends in
                 // 127.0.0.9 has nothing listening on the route's port.
                 let snapshot = makeSnapshot([ServiceSpec(name: "web", hosts: ["example.com"], port: backends[0].port, addresses: ["127.0.0.9", backends[0].host])])
-                try await withGateway(snapshot) { _, port in
+                // No pause after a failed connect here: every request meets the dead backend in its turn.
+                var configuration = testConfiguration()
+                configuration.timeouts.failedBackendPause = .zero
+                try await withGateway(snapshot, configuration: configuration) { _, port in
                     for _ in 0..<4 {
                         let response = try httpGet(port: port, host: "example.com", path: "/")
                         #expect(response.status == 200)
@@ -206,6 +209,32 @@ extension GatewayTests {
                         statuses.append(try client.readResponse().status)
                     }
                     #expect(statuses.sorted() == [200, 200, 502, 502], "POST is not retried")
+                }
+            }
+        }
+
+        @Test func backendWhoseConnectFailedIsPassedOverUntilItsPauseEnds() async throws {
+            try await withBackends(["alive"]) { backends in
+                let snapshot = makeSnapshot([ServiceSpec(name: "web", hosts: ["example.com"], port: backends[0].port, addresses: ["127.0.0.9", backends[0].host])])
+                var configuration = testConfiguration()
+                configuration.threads = 1 // one pool, so one failure pauses the backend for every request
+                configuration.timeouts.failedBackendPause = .seconds(1)
+                try await withGateway(snapshot, configuration: configuration) { _, port in
+                    // POST is never retried: a 502 is the one request that met the dead backend.
+                    func postStatuses(_ count: Int) throws -> [Int] {
+                        try (0..<count).map { _ in
+                            let client = try TestClient(port: port)
+                            try client.send("POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+                            return try client.readResponse().status
+                        }
+                    }
+                    let first = try postStatuses(8)
+                    #expect(first.filter { $0 == 502 }.count == 1, "only the first meeting with the dead backend fails: \(first)")
+                    #expect(first.suffix(6).allSatisfy { $0 == 200 })
+                    // After the pause the backend is tried again (and fails once more).
+                    usleep(1_200_000)
+                    let later = try postStatuses(4)
+                    #expect(later.filter { $0 == 502 }.count == 1, "\(later)")
                 }
             }
         }

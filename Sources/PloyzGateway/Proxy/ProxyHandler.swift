@@ -28,7 +28,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         let isUpgrade: Bool
         let mayRetry: Bool
         let firstBackendIndex: Int
+        /// Connects tried (retries stop at three, or at the route's backend count).
         var attempts = 0
+        /// Position (after `firstBackendIndex`) of the backend in use, and of the next one to try.
+        var position = 0
+        var nextPosition = 0
         /// Body bytes (framed for the upstream) received while no upstream connection is attached; replayed on connect.
         var buffered: [ByteBuffer] = []
         var sawBody = false
@@ -448,7 +452,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// Sends the exchange on a pooled connection to its next backend, or opens one.
     private func attachUpstream(_ exchange: Exchange) {
         let backends = exchange.route.backends
-        let backend = backends[(exchange.firstBackendIndex + exchange.attempts) % backends.count]
+        // Backends whose connect failed lately are passed over while another one is available.
+        var position = exchange.nextPosition
+        for step in 0..<backends.count where backends.count > 1 {
+            if loop.pool.isAvailable(backends[(exchange.firstBackendIndex + exchange.nextPosition + step) % backends.count].address) {
+                position = exchange.nextPosition + step
+                break
+            }
+        }
+        let backend = backends[(exchange.firstBackendIndex + position) % backends.count]
+        exchange.position = position
+        exchange.nextPosition = position + 1
         exchange.attempts += 1
         if let upstream = loop.pool.takeIdle(to: backend.address) {
             // Inside a client read, its channelReadComplete flushes.
@@ -610,6 +624,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         if upstream.wasUsed && !(error is UpstreamTimeout) && exchange.mayRetry && !exchange.sawBody && exchange.requestEnded {
             exchange.buffered = exchange.chunkedBody ? [lastChunk(nil)] : []
             exchange.attempts -= 1
+            exchange.nextPosition = exchange.position
             state = .connecting(exchange)
             attachUpstream(exchange)
             return

@@ -9,6 +9,9 @@ final class UpstreamPool {
     private let idleTimeout: TimeAmount
     private let upstreamReadTimeout: TimeAmount
     private let maxIdlePerBackend: Int
+    private let failedBackendPause: TimeAmount
+    /// Backends whose last connect failed, and until when they are passed over.
+    private var unavailableUntil: [SocketAddress: NIODeadline] = [:]
     /// Boxed per backend so taking and returning a connection mutates the list in place (no
     /// copy-on-write of an array taken out of the dictionary on every request).
     private final class IdleList {
@@ -22,6 +25,17 @@ final class UpstreamPool {
         self.idleTimeout = timeouts.upstreamIdle
         self.upstreamReadTimeout = timeouts.upstreamRead
         self.maxIdlePerBackend = maxIdlePerBackend
+        self.failedBackendPause = timeouts.failedBackendPause
+    }
+
+    /// False while `backend` is paused after a failed connect.
+    func isAvailable(_ backend: SocketAddress) -> Bool {
+        guard !unavailableUntil.isEmpty, let until = unavailableUntil[backend] else { return true }
+        if until <= .now() {
+            unavailableUntil[backend] = nil
+            return true
+        }
+        return false
     }
 
     /// The most recently used idle connection to `backend`, if one is still fresh.
@@ -50,7 +64,14 @@ final class UpstreamPool {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(connection) }
             }
             .connect(to: backend)
-            .map { _ in connection }
+            .map { _ in
+                if !self.unavailableUntil.isEmpty { self.unavailableUntil[backend] = nil }
+                return connection
+            }
+            .flatMapErrorThrowing { error in
+                self.unavailableUntil[backend] = .now() + self.failedBackendPause
+                throw error
+            }
     }
 
     /// Takes back a connection whose exchange completed; keeps it if it can carry another request.

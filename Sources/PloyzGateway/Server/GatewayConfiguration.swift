@@ -90,15 +90,21 @@ public struct GatewayTimeouts: Sendable, Equatable {
     public var upstreamRead: TimeAmount
     /// An idle pooled upstream connection older than this is closed instead of reused.
     public var upstreamIdle: TimeAmount
+    /// A backend whose connect failed is passed over this long while its route has another one
+    /// (like nginx's `fail_timeout`); with no other, it is tried anyway.
+    public var failedBackendPause: TimeAmount
 
-    /// Defaults close to nginx's: 5 s connect, 10 s header, 75 s keep-alive idle, 60 s upstream read.
+    /// Defaults close to nginx's: 5 s connect, 10 s header, 75 s keep-alive idle, 60 s upstream read,
+    /// a failed backend passed over for 10 s.
     public init(connect: TimeAmount = .seconds(5), headerRead: TimeAmount = .seconds(10), clientIdle: TimeAmount = .seconds(75),
-                upstreamRead: TimeAmount = .seconds(60), upstreamIdle: TimeAmount = .seconds(50)) {
+                upstreamRead: TimeAmount = .seconds(60), upstreamIdle: TimeAmount = .seconds(50),
+                failedBackendPause: TimeAmount = .seconds(10)) {
         self.connect = connect
         self.headerRead = headerRead
         self.clientIdle = clientIdle
         self.upstreamRead = upstreamRead
         self.upstreamIdle = upstreamIdle
+        self.failedBackendPause = failedBackendPause
     }
 }
 
