@@ -82,6 +82,7 @@ let package = Package(
         .testTarget(name: "PloyzStoreTests", dependencies: ["PloyzStore", "NATSClient", "PloyzModel", "PloyzTestSupport"], swiftSettings: settings),
         .testTarget(name: "PloyzGatewayTests", dependencies: ["PloyzGateway"] + nio + [
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: settings),
         .testTarget(name: "PloyzDNSTests", dependencies: ["PloyzDNS", "PloyzTestSupport"] + nio, swiftSettings: settings),
