@@ -6,8 +6,10 @@
 # (user + system, from /proc): on a shared 2-core machine where other work competes for the cores,
 # CPU per request is the steadier measure of a proxy's cost.
 #
-# Usage: scripts/bench-gateway.sh [--profile]
+# Usage: scripts/bench-gateway.sh [--profile | --http2]
 #   --profile  also record ployz-gateway with perf during its run and print the hottest symbols.
+#   --http2    instead: HTTP/2 over TLS, h2load -c16 -m10 (160 streams at once) through ployz-gateway
+#              and through nginx (http2, same self-signed certificate, same upstream).
 # Takes /tmp/ployz-bench.lock itself, so two benchmarks never run at once. When wrapping it in flock
 # yourself, set PLOYZ_BENCH_LOCKED=1 (a nested flock on the same file would wait forever):
 #   PLOYZ_BENCH_LOCKED=1 flock /tmp/ployz-bench.lock scripts/bench-gateway.sh
@@ -20,7 +22,13 @@ if [[ "${PLOYZ_BENCH_LOCKED:-}" != 1 ]]; then
 fi
 
 PROFILE=0
-[[ "${1:-}" == "--profile" ]] && PROFILE=1
+HTTP2=0
+case "${1:-}" in
+    --profile) PROFILE=1 ;;
+    --http2) HTTP2=1 ;;
+    "") ;;
+    *) echo "bench-gateway: unknown option $1 (allowed: --profile, --http2)" >&2; exit 2 ;;
+esac
 DURATION="${BENCH_DURATION:-10s}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TEMPLATES="$ROOT/scripts/bench/gateway"
@@ -30,6 +38,7 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx)
 command -v caddy >/dev/null || need+=(caddy)
 ((PROFILE)) && { command -v perf >/dev/null || need+=(linux-perf); }
+((HTTP2)) && { command -v h2load >/dev/null || need+=(nghttp2-client); }
 if ((${#need[@]})); then
     echo "installing ${need[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
@@ -81,6 +90,40 @@ wait_http "$UPSTREAM_PORT"
 
 # ployz-gateway: one route for any host to the upstream.
 render snapshot.json "$UPSTREAM_PORT" > "$WORK/snapshot.json"
+
+if ((HTTP2)); then
+    H2_GATEWAY_PORT=$(free_port)
+    H2_NGINX_PORT=$(free_port)
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=bench.test \
+        -keyout "$WORK/bench.key" -out "$WORK/bench.crt" 2>/dev/null
+    PLOYZ_GATEWAY_TLS_CERT_PATH="$WORK/bench.crt" PLOYZ_GATEWAY_TLS_KEY_PATH="$WORK/bench.key" \
+        "$GATEWAY" --snapshot "$WORK/snapshot.json" --listen "127.0.0.1:$GATEWAY_PORT" \
+        --https-listen "127.0.0.1:$H2_GATEWAY_PORT" --threads 2 >"$WORK/gateway.log" 2>&1 &
+    PIDS+=("$!")
+    render nginx-proxy-h2.conf "$H2_NGINX_PORT" > "$WORK/nginx-proxy-h2.conf"
+    "$NGINX" -c "$WORK/nginx-proxy-h2.conf"
+    for port in "$H2_GATEWAY_PORT" "$H2_NGINX_PORT"; do
+        for _ in $(seq 1 100); do curl -skf -o /dev/null --http2 "https://127.0.0.1:$port/" && break; sleep 0.1; done
+    done
+    declare -A H2RPS H2MEAN H2MAX
+    for target in "ployz-gateway:$H2_GATEWAY_PORT" "nginx:$H2_NGINX_PORT"; do
+        name=${target%%:*} port=${target#*:}
+        h2load -n 20000 -c 16 -m 10 -t 2 "https://127.0.0.1:$port/" >/dev/null 2>&1 # warm up
+        out=$(h2load -n "${BENCH_H2_REQUESTS:-200000}" -c 16 -m 10 -t 2 "https://127.0.0.1:$port/" 2>&1)
+        failed=$(awk '/^requests:/ { print $10 + $12 + $14 }' <<<"$out")
+        [[ "$failed" != 0 ]] && echo "  $name: $(grep '^requests:' <<<"$out")"
+        H2RPS[$name]=$(awk '/^finished in/ { print $4 }' <<<"$out")
+        H2MEAN[$name]=$(awk '/^time for request:/ { print $6 }' <<<"$out")
+        H2MAX[$name]=$(awk '/^time for request:/ { print $5 }' <<<"$out")
+    done
+    echo "h2load -c16 -m10 -t2 over TLS, upstream nginx on 127.0.0.1:$UPSTREAM_PORT, $(nproc) cores"
+    printf "\n%-15s %12s %12s %12s %12s\n" target "requests/s" "mean" "max" "rps/nginx"
+    for name in ployz-gateway nginx; do
+        printf "%-15s %12.0f %12s %12s %12s\n" "$name" "${H2RPS[$name]}" "${H2MEAN[$name]}" "${H2MAX[$name]}" \
+            "$(awk -v a="${H2RPS[$name]}" -v b="${H2RPS[nginx]}" 'BEGIN { printf "%.2fx", a / b }')"
+    done
+    exit 0
+fi
 "$GATEWAY" --snapshot "$WORK/snapshot.json" --listen "127.0.0.1:$GATEWAY_PORT" --threads 2 >"$WORK/gateway.log" 2>&1 &
 GATEWAY_PID=$!
 PIDS+=("$GATEWAY_PID")

@@ -67,7 +67,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     private let loop: LoopContext
-    private let timeouts: ClientTimeoutHandler
+    /// The client connection's header and idle deadlines; nil on an HTTP/2 stream, whose head comes
+    /// whole in one frame and whose connection has its own idle timeout.
+    private let timeouts: ClientTimeoutHandler?
     private let scheme: String
     private var context: ChannelHandlerContext!
     private var state = State.idle
@@ -83,7 +85,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var clientFraming = ClientBodyFraming.raw
     private static let crlf = ByteBuffer(string: "\r\n")
 
-    init(loop: LoopContext, timeouts: ClientTimeoutHandler, scheme: String) {
+    init(loop: LoopContext, timeouts: ClientTimeoutHandler?, scheme: String) {
         self.loop = loop
         self.timeouts = timeouts
         self.scheme = scheme
@@ -220,7 +222,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     // MARK: Requests
 
     private func receivedHead(_ head: HTTPRequestHead) {
-        timeouts.requestHeadReceived()
+        timeouts?.requestHeadReceived()
         guard case .idle = state else {
             closeClient()
             return
@@ -666,7 +668,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private func finishLocalResponse(keepAlive: Bool) {
         if keepAlive {
             state = .idle
-            timeouts.exchangeFinished()
+            timeouts?.exchangeFinished()
             drainQueue()
         } else {
             closeClient()
@@ -677,7 +679,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private func finishExchange(keepAlive: Bool, end: ByteBuffer?) {
         if keepAlive {
             state = .idle
-            timeouts.exchangeFinished()
+            timeouts?.exchangeFinished()
             if let end { context.write(wrapOutboundOut(end), promise: nil) }
             context.flush()
             drainQueue()

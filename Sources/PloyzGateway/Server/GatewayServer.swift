@@ -195,9 +195,7 @@ public final class GatewayServer: Sendable {
                 let streamPipeline = stream.pipeline.syncOperations
                 try streamPipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                 try streamPipeline.addHandler(HTTP2StreamAdapter())
-                let timeouts = ClientTimeoutHandler(headerRead: configuration.timeouts.headerRead, idle: configuration.timeouts.clientIdle)
-                try streamPipeline.addHandler(timeouts)
-                try streamPipeline.addHandler(ProxyHandler(loop: loop, timeouts: timeouts, scheme: "https"))
+                try streamPipeline.addHandler(ProxyHandler(loop: loop, timeouts: nil, scheme: "https"))
             }
         }
     }
