@@ -77,6 +77,13 @@ extension GatewayTests {
                 #expect(eventually(5) { gateway.log.contains("snapshot file is gone; serving the last loaded state") })
                 #expect(try httpGet(port: port, host: "example.com", path: "/").text.hasPrefix("backend=second"))
                 #expect(gateway.process.isRunning)
+
+                // SIGTERM drains and exits 0 (the daemon's supervisor allows 5 s before SIGKILL).
+                kill(gateway.process.processIdentifier, SIGTERM)
+                #expect(eventually(5) { !gateway.process.isRunning }, "gateway log: \(gateway.log)")
+                #expect(gateway.process.terminationStatus == 0)
+                #expect(gateway.log.contains("draining"))
+                #expect(throws: (any Error).self) { _ = try httpGet(port: port, host: "example.com", path: "/") }
             }
         }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PloyzModel
 import Testing
 @testable import PloyzGateway
@@ -237,6 +238,38 @@ extension GatewayTests {
                     #expect(later.filter { $0 == 502 }.count == 1, "\(later)")
                 }
             }
+        }
+
+        @Test func drainFinishesRequestsInFlightClosesIdleConnectionsAndRefusesNewOnes() async throws {
+            let slow = try await RawBackend.scripted(answer: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow", after: .milliseconds(800))
+            defer { Task { await slow.stop() } }
+            let snapshot = makeSnapshot([ServiceSpec(name: "slow", hosts: ["slow.example.com"], port: slow.port, addresses: ["127.0.0.1"])])
+            var logger = Logger(label: "gateway-test")
+            logger.logLevel = .error
+            let server = try GatewayServer(configuration: testConfiguration(), logger: logger)
+            server.update(snapshot: snapshot)
+            try await server.start()
+            let port = server.httpAddress!.port!
+
+            // An idle keep-alive connection, and one whose request waits on the slow backend.
+            let idle = try TestClient(port: port)
+            try idle.send("GET / HTTP/1.1\r\nHost: nothing.example.com\r\n\r\n")
+            #expect(try idle.readResponse().status == 404)
+            let busy = try TestClient(port: port)
+            try busy.send("GET / HTTP/1.1\r\nHost: slow.example.com\r\n\r\n")
+            usleep(200_000)
+
+            let started = ContinuousClock.now
+            let draining = Task { await server.drain(gracePeriod: .seconds(10)) }
+            usleep(200_000)
+            #expect(idle.isClosedByPeer(), "an idle connection closes at once")
+            #expect(throws: (any Error).self, "no new connections") { _ = try TestClient(port: port) }
+            let response = try busy.readResponse()
+            #expect(response.status == 200 && response.text == "slow", "the request in flight finishes")
+            #expect(response.header("connection") == "close")
+            #expect(busy.isClosedByPeer())
+            await draining.value
+            #expect(ContinuousClock.now - started < .seconds(8), "drain ends when the last connection does, not at the grace period")
         }
 
         @Test func streamsTenMegabytesUpAndDown() async throws {

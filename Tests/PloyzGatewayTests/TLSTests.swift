@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PloyzModel
 import Testing
 @testable import PloyzGateway
@@ -112,6 +113,36 @@ extension GatewayTests {
                     #expect(http1.output.hasSuffix("\n1.1") && http1.output.contains("backend=a"), "\(http1.output)")
                 }
             }
+        }
+
+        @Test func drainLetsAnHTTP2StreamInFlightFinish() async throws {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let certificate = try TestCertificate.make(hostname: "h2.test", in: directory)
+            let slow = try await RawBackend.scripted(answer: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow", after: .milliseconds(800))
+            defer { Task { await slow.stop() } }
+            var logger = Logger(label: "gateway-test")
+            logger.logLevel = .error
+            let server = try GatewayServer(configuration: testConfiguration(https: true), logger: logger)
+            server.update(snapshot: makeSnapshot([ServiceSpec(name: "slow", hosts: ["h2.test"], port: slow.port, addresses: ["127.0.0.1"])],
+                                                 certificates: [certificate.record]))
+            try await server.start()
+            let port = server.httpsAddress!.port!
+
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-sS", "--http2", "--max-time", "10", "--cacert", certificate.certificatePath,
+                              "--resolve", "h2.test:\(port):127.0.0.1", "-w", "\n%{http_version}", "https://h2.test:\(port)/"]
+            let output = Pipe()
+            curl.standardOutput = output
+            curl.standardError = output
+            try curl.run()
+            usleep(400_000) // the stream is open and waits on the backend
+            await server.drain(gracePeriod: .seconds(10))
+            curl.waitUntilExit()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(curl.terminationStatus == 0, "\(text)")
+            #expect(text == "slow\n2", "the stream finished over HTTP/2 before the connection closed")
         }
 
         @Test func unknownServerNameGetsTheStaticCertificateWhenConfigured() async throws {

@@ -83,6 +83,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var inClientRead = false
     /// How the body of the response in progress is framed for the client.
     private var clientFraming = ClientBodyFraming.raw
+    /// The server is draining: no response keeps the connection open.
+    private var quiescing = false
     private static let crlf = ByteBuffer(string: "\r\n")
 
     init(loop: LoopContext, timeouts: ClientTimeoutHandler?, scheme: String) {
@@ -195,6 +197,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         }
         state = .closed
         context.fireChannelInactive()
+    }
+
+    /// The server is draining (`GatewayServer.drain`): an idle connection closes now, a busy one after
+    /// its current response, which says `connection: close`.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        quiescing = true
+        if isIdle && queued.isEmpty && queuedError == nil { closeClient() }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -431,7 +444,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             }
         }
         // HTTP/1.0 clients learn a body's end from the close when the backend streamed it without a length.
-        exchange.responseKeepAlive = exchange.clientKeepAlive && (hasLength || bodyless || exchange.clientVersion.minor >= 1)
+        exchange.responseKeepAlive = !quiescing && exchange.clientKeepAlive && (hasLength || bodyless || exchange.clientVersion.minor >= 1)
         if bodyless {
             clientFraming = .none
         } else if hasLength || exchange.clientVersion.minor == 0 {
@@ -645,6 +658,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// Answers the current request from the gateway itself with a short text body saying why.
     private func respondLocally(_ status: HTTPResponseStatus, _ message: String, metrics: GatewayMetrics.RouteMetrics?,
                                 keepAlive: Bool, requestEnded: Bool) {
+        let keepAlive = keepAlive && !quiescing
         if case .proxying(_, let upstream) = state { upstream.abandon() }
         metrics?.countResponse(status: Int(status.code))
         let body = "ployz-gateway: \(message)\n"
@@ -666,7 +680,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     /// The client sent the rest of a request that was already answered locally.
     private func finishLocalResponse(keepAlive: Bool) {
-        if keepAlive {
+        if keepAlive && !quiescing {
             state = .idle
             timeouts?.exchangeFinished()
             drainQueue()
@@ -677,7 +691,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     /// Writes the response's last part and either waits for the next request or closes once it is sent.
     private func finishExchange(keepAlive: Bool, end: ByteBuffer?) {
-        if keepAlive {
+        if keepAlive && !quiescing {
             state = .idle
             timeouts?.exchangeFinished()
             if let end { context.write(wrapOutboundOut(end), promise: nil) }

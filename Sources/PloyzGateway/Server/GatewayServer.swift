@@ -1,5 +1,6 @@
 import Logging
 import NIOConcurrencyHelpers
+import NIOExtras
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
@@ -21,6 +22,8 @@ public final class GatewayServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let loops: [ObjectIdentifier: LoopContext]
     private let channels = NIOLockedValueBox<[Channel]>([])
+    /// One per proxy listener: what `drain` uses to stop accepting and to ask open connections to end.
+    private let quiescers = NIOLockedValueBox<[ServerQuiescingHelper]>([])
     private let logger: Logger
 
     /// Everything handlers of every loop read: the current routes and certificates.
@@ -113,6 +116,28 @@ public final class GatewayServer: Sendable {
     }
 
     /// Closes the listeners and stops the event loops; connections in flight are cut.
+    /// Ends service gracefully: stops accepting connections, lets requests in flight finish (each
+    /// HTTP/1.1 connection closes after its current response, or at once when idle; HTTP/2
+    /// connections get GOAWAY and close when their streams end), then shuts down. Whatever is still
+    /// open after `gracePeriod` is cut.
+    public func drain(gracePeriod: Duration) async {
+        let helpers = quiescers.withLockedValue { $0 }
+        let loop = group.next()
+        let drained = EventLoopFuture.andAllComplete(helpers.map { helper in
+            let promise = loop.makePromise(of: Void.self)
+            helper.initiateShutdown(promise: promise)
+            return promise.futureResult
+        }, on: loop)
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try? await drained.get() }
+            tasks.addTask { try? await Task.sleep(for: gracePeriod) }
+            await tasks.next()
+            tasks.cancelAll()
+            // Closes what is left, which also completes `drained`.
+            try? await self.shutdown()
+        }
+    }
+
     public func shutdown() async throws {
         let bound = channels.withLockedValue { channels in
             defer { channels = [] }
@@ -126,7 +151,14 @@ public final class GatewayServer: Sendable {
         let loops = self.loops
         let configuration = self.configuration
         let scheme = tls == nil ? "http" : "https"
+        let quiescer = ServerQuiescingHelper(group: group)
+        quiescers.withLockedValue { $0.append(quiescer) }
         return try await ServerBootstrap(group: group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescer.makeServerChannelHandler(channel: channel))
+                }
+            }
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -178,19 +210,22 @@ public final class GatewayServer: Sendable {
         try pipeline.addHandler(ProxyHandler(loop: loop, timeouts: timeouts, scheme: scheme))
     }
 
-    /// An HTTP/2 client connection (negotiated by ALPN): closed after the idle timeout without
-    /// frames either way; each stream is one request, proxied like an HTTP/1.1 one.
+    /// An HTTP/2 client connection (negotiated by ALPN): NIO's connection manager closes it after the
+    /// idle timeout without streams and, on `drain`, sends GOAWAY and closes once its streams end.
+    /// Each stream is one request, proxied like an HTTP/1.1 one.
     private static func addHTTP2Handlers(to channel: Channel, loop: LoopContext, configuration: GatewayConfiguration) throws {
         let pipeline = channel.pipeline.syncOperations
-        try pipeline.addHandler(IdleStateHandler(allTimeout: configuration.timeouts.clientIdle))
-        try pipeline.addHandler(CloseWhenIdleHandler())
+        let manager = NIOHTTP2ServerConnectionManagementHandler(
+            eventLoop: channel.eventLoop,
+            configuration: .init(maxIdleTime: configuration.timeouts.clientIdle, maxAge: nil, maxGraceTime: nil, keepalive: nil))
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: 256),
             HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maxRequestHeaderBytes),
         ]
         _ = try pipeline.configureHTTP2Pipeline(mode: .server, connectionConfiguration: connection,
-                                                streamConfiguration: NIOHTTP2Handler.StreamConfiguration()) { stream in
+                                                streamConfiguration: NIOHTTP2Handler.StreamConfiguration(),
+                                                streamDelegate: manager.http2StreamDelegate) { stream in
             stream.eventLoop.makeCompletedFuture {
                 let streamPipeline = stream.pipeline.syncOperations
                 try streamPipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
@@ -198,6 +233,7 @@ public final class GatewayServer: Sendable {
                 try streamPipeline.addHandler(ProxyHandler(loop: loop, timeouts: nil, scheme: "https"))
             }
         }
+        try pipeline.addHandler(manager)
     }
 
     private func makeTLSContext() throws -> NIOSSLContext {
@@ -296,19 +332,6 @@ final class MetricsHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: found ? .ok : .notFound, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        }
-    }
-}
-
-/// Closes a connection when `IdleStateHandler` reports no traffic either way for its timeout.
-final class CloseWhenIdleHandler: ChannelInboundHandler {
-    typealias InboundIn = NIOAny
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
         }
     }
 }

@@ -23,8 +23,8 @@ final class RawBackend: Sendable {
 
     /// Answers every request head with `answer`, written as it is: for responses no well-behaved
     /// HTTP server would send (hop-by-hop headers, trailers, garbage). Requests without bodies only.
-    static func scripted(answer: String) async throws -> RawBackend {
-        try await start { ScriptedHandler(answer: answer) }
+    static func scripted(answer: String, after delay: TimeAmount? = nil) async throws -> RawBackend {
+        try await start { ScriptedHandler(answer: answer, delay: delay) }
     }
 
     func stop() async {
@@ -37,10 +37,12 @@ private final class ScriptedHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let answer: String
+    private let delay: TimeAmount?
     private var received: [UInt8] = []
 
-    init(answer: String) {
+    init(answer: String, delay: TimeAmount?) {
         self.answer = answer
+        self.delay = delay
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -49,7 +51,12 @@ private final class ScriptedHandler: ChannelInboundHandler {
         let terminator = Array("\r\n\r\n".utf8)
         while let end = received.firstRange(of: terminator) {
             received.removeSubrange(..<end.upperBound)
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: answer)), promise: nil)
+            let bytes = wrapOutboundOut(context.channel.allocator.buffer(string: answer))
+            if let delay {
+                context.eventLoop.scheduleTask(in: delay) { context.writeAndFlush(bytes, promise: nil) }
+            } else {
+                context.writeAndFlush(bytes, promise: nil)
+            }
         }
     }
 }
