@@ -75,10 +75,41 @@ up() {
   echo "== ployzctl mesh ready (each node)"
   for i in $(seq 1 "$nodes"); do ctl "$i" mesh ready >/dev/null && echo "node $i: ready" || echo "node $i: NOT ready"; done
   echo
+  [ "$nodes" -ge 2 ] && showcase
   echo "The demo keeps running. Try, as root:"
   echo "  $(bin_dir)/ployzctl --socket $(node_socket 1) mesh status demo"
   echo "  ip netns exec $(node_ns 1) ip addr show wg0"
   echo "Remove it with: make demo-down (or scripts/demo.sh down)"
+}
+
+# A web server on the last node, published through it, reached through node 1's gateway and named
+# by node 1's DNS: the store, the overlay, the gateway and DNS working together.
+showcase() {
+  local web=$nodes dir address overlay answer
+  dir=$(node_dir "$web")
+  address=$(ctl "$web" mesh status demo | awk '/^subnet/ { print $4 }')
+  overlay=$(ctl 1 mesh status demo | awk '/^overlay/ { print $2 }')
+  mkdir -p "$dir/site"
+  echo "hello from node$web" > "$dir/site/index.html"
+  ip netns exec "$(node_ns "$web")" setsid python3 -m http.server --bind "$address" --directory "$dir/site" 8080 \
+    > "$dir/web.log" 2>&1 < /dev/null &
+  echo "{\"pid\": $!}" > "$dir/run/demo-web.json"
+  echo "== a web server on node $web ($address:8080), published through node $web"
+  ctl "$web" route set web --host web.demo.test --port 8080
+  ctl "$web" instance set web "$address" --id web-node$web
+  echo
+  echo "== curl -H 'Host: web.demo.test' http://127.0.0.1/ (on node 1: its gateway, over the overlay to node $web)"
+  answer=""
+  for _ in $(seq 1 100); do
+    answer=$(ip netns exec "$(node_ns 1)" curl -s -m 2 -H 'Host: web.demo.test' http://127.0.0.1/ || true)
+    [ "$answer" = "hello from node$web" ] && break
+    sleep 0.2
+  done
+  echo "${answer:-no answer}"
+  echo
+  echo "== dig web.default.ployz.internal (on node 1, its DNS at $overlay)"
+  ip netns exec "$(node_ns 1)" dig +short +time=2 +tries=3 @"$overlay" web.default.ployz.internal A || echo "no answer"
+  echo
 }
 
 down() {
