@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "PloyzTestSupport"] + nio, swiftSettings: settings),
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "PloyzModel"], swiftSettings: settings),
         .testTarget(name: "PloyzStoreTests", dependencies: ["PloyzStore", "NATSClient", "PloyzModel", "PloyzTestSupport"], swiftSettings: settings),
-        .testTarget(name: "PloyzGatewayTests", dependencies: ["PloyzGateway"] + nio + [
+        .testTarget(name: "PloyzGatewayTests", dependencies: ["PloyzGateway", "PloyzTestSupport"] + nio + [
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -69,14 +69,16 @@ trap cleanup EXIT INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 render() { sed -e "s|@WORK@|$WORK|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" -e "s|@PORT@|$2|g" "$TEMPLATES/$1"; }
-wait_http() {
+# Waits (10 s at most) until `curl ARGS... URL` gets a 2xx answer.
+wait_for() {
     for _ in $(seq 1 100); do
-        curl -sf -o /dev/null "http://127.0.0.1:$1/" && return 0
+        curl -sf -o /dev/null "$@" && return 0
         sleep 0.1
     done
-    echo "nothing answers on 127.0.0.1:$1" >&2
+    echo "nothing answers: ${*: -1}" >&2
     return 1
 }
+wait_http() { wait_for "http://127.0.0.1:$1/"; }
 
 UPSTREAM_PORT=$(free_port)
 GATEWAY_PORT=$(free_port)
@@ -102,9 +104,7 @@ if ((HTTP2)); then
     PIDS+=("$!")
     render nginx-proxy-h2.conf "$H2_NGINX_PORT" > "$WORK/nginx-proxy-h2.conf"
     "$NGINX" -c "$WORK/nginx-proxy-h2.conf"
-    for port in "$H2_GATEWAY_PORT" "$H2_NGINX_PORT"; do
-        for _ in $(seq 1 100); do curl -skf -o /dev/null --http2 "https://127.0.0.1:$port/" && break; sleep 0.1; done
-    done
+    for port in "$H2_GATEWAY_PORT" "$H2_NGINX_PORT"; do wait_for -k --http2 "https://127.0.0.1:$port/"; done
     declare -A H2RPS H2MEAN H2MAX
     for target in "ployz-gateway:$H2_GATEWAY_PORT" "nginx:$H2_NGINX_PORT"; do
         name=${target%%:*} port=${target#*:}

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import Logging
 import PloyzGateway
 import PloyzModel
@@ -68,36 +67,13 @@ struct PloyzGatewayCommand: AsyncParsableCommand {
         }
         let feed = store.feed(snapshotPath: snapshot, logger: logger)
         let following = Task { await watcher.run(feedingFrom: feed) { server.update(snapshot: $0) } }
-        let signal = await Self.terminationSignal()
+        let signal = await firstTerminationSignal()
         // Requests in flight finish; the supervisor allows 5 s before SIGKILL.
         logger.info("draining", metadata: ["signal": "\(signal)", "grace": "4s"])
         following.cancel()
         await server.drain(gracePeriod: .seconds(4))
         logger.info("stopped")
     }
-
-    /// Waits for SIGTERM or SIGINT; returns its name.
-    private static func terminationSignal() async -> String {
-        await withCheckedContinuation { continuation in
-            let resumed = Mutex(false)
-            var sources: [DispatchSourceSignal] = []
-            for (number, name) in [(SIGTERM, "TERM"), (SIGINT, "INT")] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler {
-                    if resumed.withLock({ (done: inout Bool) -> Bool in defer { done = true }; return !done }) {
-                        continuation.resume(returning: name)
-                    }
-                }
-                source.resume()
-                sources.append(source)
-            }
-            // The sources live as long as the process.
-            Self.signalSources = sources
-        }
-    }
-
-    nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
 
     /// Prints one line and exits with status 2 (a configuration the gateway cannot start with).
     private static func fail(_ message: String) -> Never {

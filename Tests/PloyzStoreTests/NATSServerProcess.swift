@@ -82,7 +82,7 @@ final class NATSServerProcess {
 
 extension URL {
     func creatingFile() -> URL {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         return self
     }
 }

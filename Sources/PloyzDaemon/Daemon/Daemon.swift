@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PloyzModel
+import PloyzStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,7 +57,10 @@ public enum Daemon {
         }
         logger.info("ployzd listening", metadata: ["socket": "\(config.socketPath)", "pid": "\(getpid())", "version": "\(version)"])
 
-        let signals = shutdownSignals { signal in
+        // SIGTERM and SIGINT stop the daemon (not its sidecars); SIGHUP and SIGPIPE are ignored.
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGHUP, SIG_IGN)
+        let signals = handleTerminationSignals { signal in
             logger.info("shutting down; sidecars and the interface keep running", metadata: ["signal": "\(signal)"])
             Task { await server.close() }
         }
@@ -71,19 +75,6 @@ public enum Daemon {
         try? await group.shutdownGracefully()
         logger.info("ployzd stopped")
         return 0
-    }
-
-    /// SIGTERM and SIGINT stop the daemon (not its sidecars); SIGHUP and SIGPIPE are ignored.
-    private static func shutdownSignals(_ onSignal: @escaping @Sendable (String) -> Void) -> [DispatchSourceSignal] {
-        signal(SIGPIPE, SIG_IGN)
-        signal(SIGHUP, SIG_IGN)
-        return [(SIGTERM, "TERM"), (SIGINT, "INT")].map { number, name in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { onSignal(name) }
-            source.resume()
-            return source
-        }
     }
 
     private static func makeLogger(level: LogLevel) -> Logger {

@@ -264,38 +264,40 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         attachUpstream(exchange)
     }
 
-    private func receivedRequestBody(_ body: ByteBuffer) {
-        // An empty chunk would end a chunked body.
-        guard body.readableBytes > 0 else { return }
+    /// The exchange whose request is still being read from the client, if any.
+    private var exchangeReadingRequest: Exchange? {
         switch state {
-        case .connecting(let exchange):
-            exchange.sawBody = true
-            if exchange.chunkedBody { exchange.buffered.append(chunkSizeLine(body.readableBytes)) }
-            exchange.buffered.append(body)
-            if exchange.chunkedBody { exchange.buffered.append(Self.crlf) }
-        case .proxying(let exchange, let upstream):
-            exchange.sawBody = true
-            if exchange.chunkedBody { upstream.write(chunkSizeLine(body.readableBytes)) }
-            upstream.write(body)
-            if exchange.chunkedBody { upstream.write(Self.crlf) }
-        case .discarding, .idle, .upgraded, .closed:
-            break
+        case .connecting(let exchange), .proxying(let exchange, _): exchange
+        default: nil
         }
     }
 
-    private func receivedRequestEnd(_ trailers: HTTPHeaders?) {
-        switch state {
-        case .connecting(let exchange):
-            exchange.requestEnded = true
-            if exchange.chunkedBody { exchange.buffered.append(lastChunk(trailers)) }
-        case .proxying(let exchange, let upstream):
-            exchange.requestEnded = true
-            if exchange.chunkedBody { upstream.write(lastChunk(trailers)) }
-        case .discarding(let keepAlive):
-            finishLocalResponse(keepAlive: keepAlive)
-        case .idle, .upgraded, .closed:
-            break
+    /// Sends request bytes upstream, or keeps them until the upstream connection is attached.
+    private func sendUpstream(_ bytes: ByteBuffer, of exchange: Exchange) {
+        if case .proxying(_, let upstream) = state {
+            upstream.write(bytes)
+        } else {
+            exchange.buffered.append(bytes)
         }
+    }
+
+    private func receivedRequestBody(_ body: ByteBuffer) {
+        // An empty chunk would end a chunked body.
+        guard body.readableBytes > 0, let exchange = exchangeReadingRequest else { return }
+        exchange.sawBody = true
+        if exchange.chunkedBody { sendUpstream(chunkSizeLine(body.readableBytes), of: exchange) }
+        sendUpstream(body, of: exchange)
+        if exchange.chunkedBody { sendUpstream(Self.crlf, of: exchange) }
+    }
+
+    private func receivedRequestEnd(_ trailers: HTTPHeaders?) {
+        if case .discarding(let keepAlive) = state {
+            finishLocalResponse(keepAlive: keepAlive)
+            return
+        }
+        guard let exchange = exchangeReadingRequest else { return }
+        exchange.requestEnded = true
+        if exchange.chunkedBody { sendUpstream(lastChunk(trailers), of: exchange) }
     }
 
     private func chunkSizeLine(_ size: Int) -> ByteBuffer {
@@ -404,34 +406,28 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     /// `X-Forwarded-For` (the client's own `X-Forwarded-For` chain first), `-Proto` and `-Host`, and the blank line.
     private func writeForwardingHeaders(_ buffer: inout ByteBuffer, forwardedFor: String?, host: String) {
+        buffer.writeStaticString("x-forwarded-for: ")
         if let forwardedFor {
-            buffer.writeStaticString("x-forwarded-for: ")
             buffer.writeString(forwardedFor)
             buffer.writeStaticString(", ")
-            buffer.writeString(clientAddress)
-            buffer.writeStaticString("\r\nx-forwarded-proto: ")
-            buffer.writeString(scheme)
-            buffer.writeStaticString("\r\nx-forwarded-host: ")
-        } else {
-            buffer.writeImmutableBuffer(forwardingLines)
         }
+        buffer.writeImmutableBuffer(forwardingLines)
         buffer.writeString(host)
         buffer.writeStaticString("\r\n\r\n")
     }
 
-    /// The forwarding header lines that are the same for every request of this connection, up to
-    /// the `X-Forwarded-Host` value: written once.
+    /// What follows the client's own `X-Forwarded-For` chain, up to the `X-Forwarded-Host` value: the
+    /// same for every request of this connection, so written once.
     private lazy var forwardingLines: ByteBuffer = {
         var lines = ByteBuffer()
-        lines.writeString("x-forwarded-for: \(clientAddress)\r\nx-forwarded-proto: \(scheme)\r\nx-forwarded-host: ")
+        lines.writeString("\(clientAddress)\r\nx-forwarded-proto: \(scheme)\r\nx-forwarded-host: ")
         return lines
     }()
 
     /// The response head for the client, copied line for line from the backend's: hop-by-hop headers
     /// removed, `Connection` and `Transfer-Encoding` set for the framing chosen here. Sets `clientFraming`.
     private func clientHead(_ head: UpstreamResponseHead, exchange: Exchange) -> ByteBuffer {
-        let noBodyStatus = head.status < 200 || head.status == 204 || head.status == 304
-        let bodyless = noBodyStatus || exchange.isHeadRequest
+        let bodyless = head.hasBodilessStatus || exchange.isHeadRequest
         let hasLength = head.contentLength != nil
         var buffer = context.channel.allocator.buffer(capacity: head.headerLines.readableBytes + 96)
         buffer.writeStatusLine(minorVersion: exchange.clientVersion.minor, statusText: head.statusText)
@@ -542,10 +538,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     func upstreamResponseHead(_ head: UpstreamResponseHead) {
         guard case .proxying(let exchange, _) = state else { return }
         exchange.responseStarted = true
-        exchange.metrics?.recordUpstreamLatency(nanoseconds: Int64((NIODeadline.now() - exchange.sentAt).nanoseconds))
-        let buffer = clientHead(head, exchange: exchange)
-        exchange.metrics?.countResponse(status: head.status)
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        recordResponse(of: exchange, status: head.status)
+        context.write(wrapOutboundOut(clientHead(head, exchange: exchange)), promise: nil)
     }
 
     func upstreamUpgraded(_ head: UpstreamResponseHead) {
@@ -555,8 +549,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                            metrics: exchange.metrics, keepAlive: false, requestEnded: exchange.requestEnded)
             return
         }
-        exchange.metrics?.recordUpstreamLatency(nanoseconds: Int64((NIODeadline.now() - exchange.sentAt).nanoseconds))
-        exchange.metrics?.countResponse(status: 101)
+        recordResponse(of: exchange, status: 101)
         state = .upgraded
         // From here on the backend's bytes go to the client as they are.
         clientFraming = .raw
@@ -574,6 +567,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             return
         }
         context.eventLoop.execute { GlueHandler.splice(client: client, upstream: upstreamChannel) }
+    }
+
+    /// The backend's time to answer, and the answer's status class, in the route's metrics.
+    private func recordResponse(of exchange: Exchange, status: Int) {
+        guard let metrics = exchange.metrics else { return }
+        metrics.recordUpstreamLatency(nanoseconds: Int64((NIODeadline.now() - exchange.sentAt).nanoseconds))
+        metrics.countResponse(status: status)
     }
 
     func upstreamResponseBody(_ body: ByteBuffer) {

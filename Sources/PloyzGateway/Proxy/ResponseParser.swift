@@ -29,6 +29,8 @@ struct UpstreamResponseHead {
 
     /// 1xx other than 101: an interim response (100 Continue, 103 Early Hints); the final head follows.
     var isInformational: Bool { status >= 100 && status < 200 && status != 101 }
+    /// 1xx, 204 and 304 responses have no body, whatever their headers say.
+    var hasBodilessStatus: Bool { status < 200 || status == 204 || status == 304 }
 }
 
 /// The error of a backend that does not speak HTTP/1.x well enough to proxy.
@@ -223,7 +225,7 @@ struct ResponseParser {
         if head.isInformational {
             return .informational(head)
         }
-        if expectsNoBody || head.status == 204 || head.status == 304 {
+        if expectsNoBody || head.hasBodilessStatus {
             state = .ending
             return .head(head)
         }
@@ -250,7 +252,6 @@ struct ResponseParser {
         buffer.moveReaderIndex(forwardBy: 2)
         buffer.moveWriterIndex(to: buffer.writerIndex - 2) // the blank line's own "\r\n"
         let (minor, status, statusText) = try parseStatusLine(statusLine)
-        let noBodyStatus = status < 200 || status == 204 || status == 304
         var head = UpstreamResponseHead(minorVersion: minor, status: status, statusText: statusText, headerLines: buffer,
                                         keepAlive: minor >= 1, contentLength: nil, chunked: false, connectionExtras: [],
                                         forwardedLines: buffer)
@@ -261,12 +262,12 @@ struct ResponseParser {
         var linesStart = 0
         try forEachHeaderLine(in: buffer) { name, value, line in
             let role = HeaderRole.of(name)
-            var forward: Bool
+            let forward: Bool
             switch role {
             case .endToEnd, .forwardedFor, .forwardedProtoOrHost:
                 forward = true
             case .contentLength:
-                forward = !noBodyStatus
+                forward = !head.hasBodilessStatus
                 let length = try parseContentLength(value)
                 if let earlier = head.contentLength, earlier != length {
                     throw UpstreamProtocolError("two different Content-Length headers (\(earlier), \(length))")

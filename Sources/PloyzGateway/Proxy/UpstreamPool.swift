@@ -263,7 +263,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
                 context.close(promise: nil)
                 return
             }
-            deliver(event, to: delegate, context: context)
+            deliver(event, to: delegate)
             if case .upgrade = event {
                 // What came with the 101 is already the new protocol's.
                 if input.readableBytes > 0 { self.delegate?.upstreamResponseBody(input) }
@@ -272,7 +272,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func deliver(_ event: ResponseParser.Event, to delegate: UpstreamDelegate, context: ChannelHandlerContext) {
+    private func deliver(_ event: ResponseParser.Event, to delegate: UpstreamDelegate) {
         switch event {
         case .informational(let head):
             delegate.upstreamInformationalHead(head)
@@ -311,7 +311,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         pool.remove(self)
         // A body that runs until the close ends here.
         if let delegate, let end = parser.inputClosed() {
-            deliver(end, to: delegate, context: context)
+            deliver(end, to: delegate)
         }
         if let delegate {
             self.delegate = nil

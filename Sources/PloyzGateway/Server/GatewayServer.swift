@@ -115,7 +115,6 @@ public final class GatewayServer: Sendable {
         return channels.withLockedValue { $0.last?.localAddress }
     }
 
-    /// Closes the listeners and stops the event loops; connections in flight are cut.
     /// Ends service gracefully: stops accepting connections, lets requests in flight finish (each
     /// HTTP/1.1 connection closes after its current response, or at once when idle; HTTP/2
     /// connections get GOAWAY and close when their streams end), then shuts down. Whatever is still
@@ -138,6 +137,7 @@ public final class GatewayServer: Sendable {
         }
     }
 
+    /// Closes the listeners and stops the event loops; connections in flight are cut.
     public func shutdown() async throws {
         let bound = channels.withLockedValue { channels in
             defer { channels = [] }

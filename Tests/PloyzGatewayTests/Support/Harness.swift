@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 @testable import PloyzGateway
 import PloyzModel
+import PloyzTestSupport
 
 /// A service with one route and its instances, for building snapshots.
 struct ServiceSpec {
@@ -89,18 +90,8 @@ func webSnapshot(_ backend: TestBackend) -> ClusterSnapshot {
     makeSnapshot([ServiceSpec(name: "web", hosts: ["example.com"], port: backend.port, addresses: [backend.host])])
 }
 
-/// A TCP port nothing listens on (bound then released).
-func unusedPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+/// A free loopback TCP port (nothing listens on it until a test binds it), never handed out twice.
+func unusedPort() throws -> Int { try FreePorts.next() }
 
 /// Polls `condition` every 50 ms for up to `seconds`.
 func eventually(_ seconds: Double = 5, _ condition: () throws -> Bool) rethrows -> Bool {
