@@ -87,14 +87,42 @@ public struct InstanceRecord: Codable, Sendable, Equatable {
     /// The instance's address: an IPv4 inside its machine's subnet (or any reachable address).
     public var address: String
     public var ready: Bool
+    /// What runs it, for instances Ployz started (nil for instances published by hand).
+    public var workload: WorkloadInstance?
 
-    public init(id: String, namespace: String = "default", service: String, machine: String, address: String, ready: Bool = true) {
+    public init(id: String, namespace: String = "default", service: String, machine: String, address: String, ready: Bool = true,
+                workload: WorkloadInstance? = nil) {
         self.id = id
         self.namespace = namespace
         self.service = service
         self.machine = machine
         self.address = address
         self.ready = ready
+        self.workload = workload
+    }
+}
+
+/// The container behind an instance that Ployz runs, as its node last saw it.
+public struct WorkloadInstance: Codable, Sendable, Equatable {
+    public var slot: Int
+    public var revision: String
+    public var container: String
+    /// Docker's state: created, running, restarting, exited, ...
+    public var state: String
+    /// Docker's health: healthy, unhealthy, starting, or none (no healthcheck).
+    public var health: String
+    /// When the container entered its current state.
+    public var since: Date?
+    public var restarts: Int
+
+    public init(slot: Int, revision: String, container: String, state: String, health: String, since: Date?, restarts: Int = 0) {
+        self.slot = slot
+        self.revision = revision
+        self.container = container
+        self.state = state
+        self.health = health
+        self.since = since?.roundedToMilliseconds
+        self.restarts = restarts
     }
 }
 

@@ -2,10 +2,21 @@ import Foundation
 
 /// The names of the cluster's JetStream assets, in one place.
 public enum StoreBucket: String, CaseIterable, Sendable {
-    case machines, invites, subnets, locks, services, instances, certificates, network
+    case machines, invites, subnets, locks, services, instances, certificates, network, workloads, heartbeats
 
     /// KV bucket names are prefixed so that they cannot collide with a user's own buckets.
     public var bucketName: String { "ployz_" + rawValue }
+
+    /// Buckets of short-lived entries: each entry expires this long after its last write.
+    /// `locks` holds leases; `heartbeats` holds one entry per live machine, rewritten every few
+    /// seconds, so a machine whose entry is gone is taken for dead and its instances placed elsewhere.
+    public var entryTTL: Duration? {
+        switch self {
+        case .locks: .seconds(30)
+        case .heartbeats: .seconds(15)
+        default: nil
+        }
+    }
 }
 
 public enum StoreStream {

@@ -15,7 +15,7 @@ public struct StoreExport: Codable, Sendable, Equatable {
     public var recordCount: Int { buckets.values.reduce(0) { $0 + $1.count } }
 
     /// The buckets that are carried: leases in `locks` expire anyway and are left behind.
-    public static let carried: [StoreBucket] = StoreBucket.allCases.filter { $0 != .locks }
+    public static let carried: [StoreBucket] = StoreBucket.allCases.filter { $0.entryTTL == nil }
 
     /// The order of the import: `network` last, because its signing key is what tells a joining
     /// node the store is complete (see `MeshController.waitUntilSeeded`).

@@ -30,7 +30,7 @@ public final class ClusterStore: Sendable {
     // MARK: Assets
 
     /// How long a lease in `locks` lives unless renewed.
-    public static let lockTTL = Duration.seconds(30)
+    public static let lockTTL = StoreBucket.locks.entryTTL!
 
     /// Creates every bucket and stream that is missing, and moves existing ones to `replicas`
     /// (R1 below three storage nodes, R3 from three).
@@ -40,7 +40,7 @@ public final class ClusterStore: Sendable {
             // replicas were raised, or a member came back) must not answer with an old or empty
             // value, or a node would not find the record it has just written through another.
             let config = KeyValueConfig(bucket: bucket.bucketName, history: bucket == .machines ? 5 : 1,
-                                        ttl: bucket == .locks ? Self.lockTTL : nil, replicas: replicas, allowDirect: false)
+                                        ttl: bucket.entryTTL, replicas: replicas, allowDirect: false)
             let kv = try await ensure(stream: "KV_" + bucket.bucketName, replicas: replicas) {
                 try await self.js.createKeyValue(config)
             }
