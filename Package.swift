@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point down: executables -> PloyzDaemon -> sidecar engines -> PloyzStore -> NATSClient,
-// WireGuard -> PloyzModel. See docs/architecture.md.
+// WireGuard -> PloyzModel; PloyzCompose -> PloyzModel. See docs/architecture.md.
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOPosix", package: "swift-nio"),
@@ -37,12 +37,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Pure logic: config, records, CIDR math, allocation, endpoint policy, keys, tokens.
         .target(name: "PloyzModel", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "TOMLKit", package: "TOMLKit"),
+        ], swiftSettings: settings),
+        // Compose files read into workload specs: the subset Ployz runs, every other key an error with its line.
+        .target(name: "PloyzCompose", dependencies: [
+            "PloyzModel",
+            .product(name: "Yams", package: "Yams"),
         ], swiftSettings: settings),
         // NATS + JetStream client on SwiftNIO; knows nothing of Ployz.
         .target(name: "NATSClient", dependencies: nio + [logging], swiftSettings: settings),
