@@ -83,6 +83,7 @@ let package = Package(
         .target(name: "PloyzTestSupport", swiftSettings: settings),
 
         .testTarget(name: "PloyzModelTests", dependencies: ["PloyzModel"], swiftSettings: settings),
+        .testTarget(name: "PloyzComposeTests", dependencies: ["PloyzCompose", "PloyzModel"], swiftSettings: settings),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "PloyzTestSupport"] + nio, swiftSettings: settings),
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "PloyzModel"], swiftSettings: settings),
         .testTarget(name: "PloyzStoreTests", dependencies: ["PloyzStore", "NATSClient", "PloyzModel", "PloyzTestSupport"], swiftSettings: settings),
