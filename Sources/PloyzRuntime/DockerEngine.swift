@@ -102,7 +102,7 @@ extension DockerEngine {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw RuntimeError.unavailable(socket: socketPath, reason: Self.oneLine(error))
+            throw RuntimeError.unavailable(socket: socketPath, reason: Self.connectFailure(error))
         }
     }
 
@@ -143,6 +143,13 @@ extension DockerEngine {
         let data = Data(buffer: body)
         if let error = try? JSONDecoder().decode(DockerWire.ErrorBody.self, from: data) { return error.message }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The system's words for a failed connect ("No such file or directory", "Connection
+    /// refused"), else the error's first line.
+    static func connectFailure(_ error: Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        return oneLine(error)
     }
 
     static func oneLine(_ error: Error) -> String {

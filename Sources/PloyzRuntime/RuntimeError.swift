@@ -21,7 +21,7 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .unavailable(socket, reason): "Docker is not running at \(socket) (\(reason))"
+        case let .unavailable(socket, reason): "Docker is not running at \(socket): \(reason)"
         case let .timeout(operation, seconds): "Docker did not answer \(operation) within \(Self.format(seconds)) s"
         case let .imageNotFound(image): "image \(image) not found"
         case let .containerNotFound(id): "container \(id) not found"

@@ -246,6 +246,20 @@ struct DockerEngineTests {
         }
     }
 
+    /// No registry is reachable here: a pull from a port nobody listens on fails with Docker's reason.
+    @Test func pullFromUnreachableRegistryFailsWithDockersMessage() async throws {
+        let engine = try Env.get().engine
+        do {
+            try await engine.pullImage("127.0.0.1:9/ployz-absent:1") { _ in }
+            Issue.record("pull from 127.0.0.1:9 succeeded")
+        } catch let error as RuntimeError {
+            switch error {
+            case let .engine(_, message), let .pullFailed(_, message): #expect(message.contains("127.0.0.1:9"))
+            default: Issue.record("unexpected \(error)")
+            }
+        }
+    }
+
     @Test func unknownContainerIsNotFoundOrNil() async throws {
         let engine = try Env.get().engine
         #expect(try await engine.inspectContainer(id: "no-such-container") == nil)
@@ -263,7 +277,7 @@ struct DockerEngineTests {
         #expect(throws: RuntimeError.self) { try result.get() }
         guard case let .failure(error as RuntimeError) = result, case let .unavailable(socket, _) = error else { return }
         #expect(socket == "/tmp/pd-none/docker.sock")
-        #expect(error.description.hasPrefix("Docker is not running at /tmp/pd-none/docker.sock ("))
+        #expect(error.description == "Docker is not running at /tmp/pd-none/docker.sock: No such file or directory")
         #expect(!error.description.contains("\n"))
     }
 }
