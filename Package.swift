@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point down: executables -> PloyzDaemon -> sidecar engines -> PloyzStore -> NATSClient,
-// WireGuard -> PloyzModel; PloyzCompose -> PloyzModel. See docs/architecture.md.
+// WireGuard, PloyzRuntime -> PloyzModel; ployzctl -> PloyzCompose -> PloyzModel. See docs/architecture.md.
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOPosix", package: "swift-nio"),
@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Pure logic: config, records, CIDR math, allocation, endpoint policy, keys, tokens.
@@ -66,6 +67,12 @@ let package = Package(
         .target(name: "PloyzDNS", dependencies: ["PloyzModel", logging] + nio + metrics + [
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: settings),
+        // Container runtime behind an engine-neutral interface; Docker Engine over its unix socket.
+        .target(name: "PloyzRuntime", dependencies: ["PloyzModel", logging] + nio + [
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], swiftSettings: settings),
         // The daemon: API server, mesh phases, convergence, sidecar supervision.
         .target(name: "PloyzDaemon", dependencies: [
             "PloyzStore", "PloyzModel", "WireGuard", "NATSClient", "PloyzDNS", "PloyzGateway", logging,
@@ -93,6 +100,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: settings),
         .testTarget(name: "PloyzDNSTests", dependencies: ["PloyzDNS", "PloyzTestSupport"] + nio, swiftSettings: settings),
+        .testTarget(name: "PloyzRuntimeTests", dependencies: ["PloyzRuntime", "PloyzModel", "PloyzTestSupport"], swiftSettings: settings),
         .testTarget(name: "PloyzDaemonTests", dependencies: ["PloyzDaemon", "PloyzModel", "NATSClient"], swiftSettings: settings),
     ]
 )

@@ -17,6 +17,8 @@ required=(
   curl:curl
   python3:/usr/bin/python3
   coturn:turnserver
+  docker.io:dockerd
+  busybox-static:busybox
 )
 for extra in "$@"; do required+=("$extra"); done
 

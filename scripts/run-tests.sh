@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(PloyzModelTests PloyzComposeTests NATSClientTests PloyzStoreTests WireGuardTests PloyzDNSTests PloyzGatewayTests PloyzDaemonTests)
+[ ${#targets[@]} -gt 0 ] || targets=(PloyzModelTests PloyzComposeTests NATSClientTests PloyzStoreTests WireGuardTests PloyzDNSTests PloyzGatewayTests PloyzRuntimeTests PloyzDaemonTests)
 limit=${PLOYZ_TEST_TIMEOUT:-1200}
 
 passed=0 failed=0 broken=()
