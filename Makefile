@@ -2,7 +2,14 @@
 SWIFT ?= swift
 BIN = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 
-.PHONY: deps build test demo demo-down bench-nats bench-mesh bench-gateway bench-dns clean
+.PHONY: deps build test demo demo-down install uninstall bench-nats bench-mesh bench-gateway bench-dns clean
+
+# make install: where the binaries go; DESTDIR stages a package's tree.
+PREFIX ?= /usr/local
+DESTDIR ?=
+PRODUCTS = ployzd ployzctl ployz-gateway ployz-dns
+# The admin's unit directory on a live system, the distribution's when staging a package.
+UNITDIR ?= $(if $(DESTDIR),/lib/systemd/system,/etc/systemd/system)
 
 ## deps: install the Debian packages Ployz needs (only what is missing)
 deps:
@@ -24,6 +31,21 @@ demo: build
 ## demo-down: remove everything the demo made
 demo-down:
 	@scripts/demo.sh down
+
+## install: release build; the four binaries into $(PREFIX)/bin, ployzd.service, /etc/ployz
+install:
+	$(SWIFT) build -c release
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/ployz
+	cd "$$($(SWIFT) build -c release --show-bin-path)" && install -m 0755 $(PRODUCTS) $(DESTDIR)$(PREFIX)/bin/
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' packaging/systemd/ployzd.service > $(DESTDIR)$(UNITDIR)/ployzd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ployzd.service
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "installed; start it with: systemctl enable --now ployzd"
+
+## uninstall: removes what install put in place; keeps /etc/ployz and /var/lib/ployz (config, networks, keys)
+uninstall:
+	rm -f $(foreach p,$(PRODUCTS),$(DESTDIR)$(PREFIX)/bin/$(p)) $(DESTDIR)$(UNITDIR)/ployzd.service
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
 bench-nats:
 	@scripts/bench-nats.sh

@@ -38,8 +38,7 @@ extension Mesh {
         }
 
         func run() throws {
-            let result = try withDaemon { try global.client.call(.meshInit, ControlParams(name: name)) }
-            guard let network = result.network else { return }
+            let network = try withDaemon { try global.client.call(ControlCalls.MeshInit.self, .init(name: name ?? "")) }
             try global.emit(network) { ControlFormat.status(network) }
         }
     }
@@ -55,8 +54,7 @@ extension Mesh {
         func validate() throws { _ = try validatedName(name) }
 
         func run() throws {
-            let result = try withDaemon { try global.client.call(.meshCreate, ControlParams(name: name)) }
-            guard let network = result.network else { return }
+            let network = try withDaemon { try global.client.call(ControlCalls.MeshCreate.self, .init(name: name)) }
             try global.emit(network) { "created network \(network.name): subnet \(network.subnet), overlay \(network.overlayIPv6)\nstart it with `ployzctl mesh start \(network.name)`" }
         }
     }
@@ -72,8 +70,7 @@ extension Mesh {
         func validate() throws { _ = try validatedName(name) }
 
         func run() throws {
-            let result = try withDaemon { try global.client.call(.meshStart, ControlParams(name: name)) }
-            guard let network = result.network else { return }
+            let network = try withDaemon { try global.client.call(ControlCalls.MeshStart.self, .init(name: name)) }
             try global.emit(network) { ControlFormat.status(network) }
         }
     }
@@ -87,8 +84,8 @@ extension Mesh {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let result = try withDaemon { try global.client.call(.meshStop, ControlParams(force: force)) }
-            try global.emit(result) { result.message ?? "stopped" }
+            let result = try withDaemon { try global.client.call(ControlCalls.MeshStop.self, .init(force: force)) }
+            try global.emit(result) { result.message }
         }
     }
 
@@ -98,7 +95,7 @@ extension Mesh {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let networks = try withDaemon { try global.client.call(.meshList).networks ?? [] }
+            let networks = try withDaemon { try global.client.call(ControlCalls.MeshList.self).networks }
             try global.emit(networks) { ControlFormat.networks(networks) }
         }
     }
@@ -116,8 +113,7 @@ extension Mesh {
         }
 
         func run() throws {
-            let result = try withDaemon { try global.client.call(.meshStatus, ControlParams(name: name)) }
-            guard let network = result.network else { return }
+            let network = try withDaemon { try global.client.call(ControlCalls.MeshStatus.self, .init(name: name)) }
             try global.emit(network) { ControlFormat.status(network) }
         }
     }
@@ -130,7 +126,7 @@ extension Mesh {
         func run() throws {
             let report: ReadyReport
             do {
-                report = try global.client.call(.meshReady).ready ?? ReadyReport(network: nil, checks: [])
+                report = try global.client.call(ControlCalls.MeshReady.self, .init())
             } catch let error as ControlClient.Unreachable {
                 report = ReadyReport(network: nil, checks: [.init(name: "daemon", ok: false, detail: error.description)])
             }
@@ -156,8 +152,8 @@ extension Mesh {
 
         func run() throws {
             let seconds = DurationText.parse(ttl) ?? 600
-            let result = try withDaemon { try global.client.call(.meshInvite, ControlParams(ttlSeconds: seconds)) }
-            try global.emit(result) { result.token ?? "" }
+            let result = try withDaemon { try global.client.call(ControlCalls.MeshInvite.self, .init(ttlSeconds: seconds)) }
+            try global.emit(result) { result.token }
         }
     }
 
@@ -185,9 +181,9 @@ extension Mesh {
             // The steps come back together at the end; say at once that the join is under way.
             if !global.json { FileHandle.standardError.write(Data("joining: verifying the token, then tunnel, store and peers...\n".utf8)) }
             let result = try withDaemon {
-                try ControlClient(socketPath: global.socketPath, timeout: 300).call(.meshJoin, ControlParams(token: token))
+                try ControlClient(socketPath: global.socketPath, timeout: 300).call(ControlCalls.MeshJoin.self, .init(token: token ?? ""))
             }
-            try global.emit(result) { result.message ?? "ready" }
+            try global.emit(result) { result.message }
         }
     }
 }

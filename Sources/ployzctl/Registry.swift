@@ -49,8 +49,7 @@ struct Service: ParsableCommand {
 
         func run() throws {
             let service = ServiceRecord(namespace: ns.namespace, name: name, ports: try ports.map(parseServicePort))
-            let result = try withDaemon { try global.client.call(.serviceSet, ControlParams(service: service)) }
-            guard let saved = result.services?.first else { return }
+            let saved = try withDaemon { try global.client.call(ControlCalls.ServiceSet.self, .init(service: service)) }
             try global.emit(saved) { "service \(saved.namespace)/\(saved.name) saved" }
         }
     }
@@ -60,7 +59,7 @@ struct Service: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let services = try withDaemon { try global.client.call(.serviceList).services ?? [] }
+            let services = try withDaemon { try global.client.call(ControlCalls.ServiceList.self).services }
             try global.emit(services) { ControlFormat.services(services) }
         }
     }
@@ -72,7 +71,7 @@ struct Service: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            _ = try withDaemon { try global.client.call(.serviceRemove, ControlParams(name: name, namespace: ns.namespace)) }
+            _ = try withDaemon { try global.client.call(ControlCalls.ServiceRemove.self, .init(namespace: ns.namespace, name: name)) }
             if !global.json { print("service \(ns.namespace)/\(name) removed") }
         }
     }
@@ -104,8 +103,7 @@ struct Instance: ParsableCommand {
         }
 
         func run() throws {
-            let result = try withDaemon { try global.client.call(.instanceSet, ControlParams(instance: record)) }
-            guard let saved = result.instances?.first else { return }
+            let saved = try withDaemon { try global.client.call(ControlCalls.InstanceSet.self, .init(instance: record)) }
             try global.emit(saved) { "instance \(saved.id) of \(saved.namespace)/\(saved.service) at \(saved.address) saved (\(saved.ready ? "ready" : "not ready"))" }
         }
     }
@@ -115,7 +113,7 @@ struct Instance: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let instances = try withDaemon { try global.client.call(.instanceList).instances ?? [] }
+            let instances = try withDaemon { try global.client.call(ControlCalls.InstanceList.self).instances }
             try global.emit(instances) { ControlFormat.instances(instances) }
         }
     }
@@ -126,7 +124,7 @@ struct Instance: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            _ = try withDaemon { try global.client.call(.instanceRemove, ControlParams(id: id)) }
+            _ = try withDaemon { try global.client.call(ControlCalls.InstanceRemove.self, .init(id: id)) }
             if !global.json { print("instance \(id) removed") }
         }
     }
@@ -157,10 +155,10 @@ struct Route: ParsableCommand {
 
         func run() throws {
             let route = HTTPRoute(hostnames: hosts, pathPrefix: path, port: port)
-            let result = try withDaemon {
-                try global.client.call(.routeSet, ControlParams(name: service, namespace: ns.namespace, route: route))
+            let saved = try withDaemon {
+                try global.client.call(ControlCalls.RouteSet.self, .init(namespace: ns.namespace, service: service, route: route))
             }
-            try global.emit(result.services?.first) { "\(hosts.joined(separator: ", "))\(path == "/" ? "" : path) -> \(ns.namespace)/\(service):\(port)" }
+            try global.emit(saved) { "\(hosts.joined(separator: ", "))\(path == "/" ? "" : path) -> \(ns.namespace)/\(service):\(port)" }
         }
     }
 
@@ -169,7 +167,7 @@ struct Route: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let routes = try withDaemon { try global.client.call(.routeList).routes ?? [] }
+            let routes = try withDaemon { try global.client.call(ControlCalls.RouteList.self).routes }
             try global.emit(routes) { ControlFormat.routes(routes) }
         }
     }
@@ -183,9 +181,8 @@ struct Route: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let route = HTTPRoute(hostnames: [host], pathPrefix: path ?? "", port: 1)
             _ = try withDaemon {
-                try global.client.call(.routeRemove, ControlParams(name: service, namespace: ns.namespace, route: route))
+                try global.client.call(ControlCalls.RouteRemove.self, .init(namespace: ns.namespace, service: service, hostname: host, pathPrefix: path))
             }
             if !global.json { print("route \(host)\(path ?? "") removed from \(ns.namespace)/\(service)") }
         }
@@ -215,8 +212,7 @@ struct Cert: ParsableCommand {
                 }
             }
             let record = CertificateRecord(hostname: hostname, certificatePEM: try read(cert, "cert"), privateKeyPEM: try read(key, "key"))
-            let result = try withDaemon { try global.client.call(.certSet, ControlParams(certificate: record)) }
-            guard let saved = result.certificates?.first else { return }
+            let saved = try withDaemon { try global.client.call(ControlCalls.CertSet.self, .init(certificate: record)) }
             try global.emit(saved) { "certificate for \(saved.hostname) saved\(saved.notAfter.map { ", valid until \($0.formatted(.iso8601))" } ?? "")" }
         }
     }
@@ -226,7 +222,7 @@ struct Cert: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let certificates = try withDaemon { try global.client.call(.certList).certificates ?? [] }
+            let certificates = try withDaemon { try global.client.call(ControlCalls.CertList.self).certificates }
             try global.emit(certificates) { ControlFormat.certificates(certificates) }
         }
     }
@@ -237,7 +233,7 @@ struct Cert: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            _ = try withDaemon { try global.client.call(.certRemove, ControlParams(hostname: hostname)) }
+            _ = try withDaemon { try global.client.call(ControlCalls.CertRemove.self, .init(hostname: hostname)) }
             if !global.json { print("certificate for \(hostname.lowercased()) removed") }
         }
     }
@@ -252,7 +248,7 @@ struct DNS: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let records = try withDaemon { try global.client.call(.dnsList).dnsRecords ?? [] }
+            let records = try withDaemon { try global.client.call(ControlCalls.DNSList.self).dnsRecords }
             try global.emit(records) { ControlFormat.dnsRecords(records) }
         }
     }

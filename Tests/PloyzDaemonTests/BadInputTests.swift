@@ -9,13 +9,13 @@ import Glibc
 /// Every bad input gets a one-line error of the right kind and changes nothing on disk.
 @Suite(.serialized, .enabled(if: TestEnvironment.canRunDaemons, "needs root and a built ployzd"))
 struct BadInputTests {
-    func expectError(_ node: TestNode, _ method: ControlMethod, _ name: String?, kind: ControlError.Kind,
-                     containing text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectError<C: ControlCall>(_ node: TestNode, _ call: C.Type, _ request: C.Request, code: ControlError.Code,
+                                     containing text: String, sourceLocation: SourceLocation = #_sourceLocation) {
         do {
-            _ = try node.client.call(method, .init(name: name))
-            Issue.record("\(method.rawValue) \(name ?? "-") succeeded", sourceLocation: sourceLocation)
+            _ = try node.client.call(call, request)
+            Issue.record("\(C.method.rawValue) \(request) succeeded", sourceLocation: sourceLocation)
         } catch let error as ControlError {
-            #expect(error.kind == kind, sourceLocation: sourceLocation)
+            #expect(error.code == code, sourceLocation: sourceLocation)
             #expect(error.exitCode == 2, sourceLocation: sourceLocation)
             #expect(error.message.contains(text), "\(error.message)", sourceLocation: sourceLocation)
             #expect(!error.message.contains("\n"), sourceLocation: sourceLocation)
@@ -32,22 +32,21 @@ struct BadInputTests {
         let node = try TestNode()
         defer { node.cleanup() }
         try node.startDaemon()
-        for method in [ControlMethod.meshCreate, .meshInit] {
-            expectError(node, method, "", kind: .usage, containing: "empty")
-            expectError(node, method, String(repeating: "a", count: 64), kind: .usage, containing: "at most 63")
-            expectError(node, method, "a/b", kind: .usage, containing: "'/'")
+        for (name, problem) in [("", "empty"), (String(repeating: "a", count: 64), "at most 63"), ("a/b", "'/'")] {
+            expectError(node, ControlCalls.MeshCreate.self, .init(name: name), code: .usage, containing: problem)
+            expectError(node, ControlCalls.MeshInit.self, .init(name: name), code: .usage, containing: problem)
         }
         #expect(networksOnDisk(node) == [])
-        expectError(node, .meshStart, "ghost", kind: .notFound, containing: "does not exist")
+        expectError(node, ControlCalls.MeshStart.self, .init(name: "ghost"), code: .notFound, containing: "does not exist")
         #expect(networksOnDisk(node) == [])
 
-        _ = try node.client.call(.meshCreate, .init(name: "alpha"))
+        _ = try node.client.call(ControlCalls.MeshCreate.self, .init(name: "alpha"))
         let recordBefore = try String(contentsOfFile: node.dataDir + "/networks/alpha/network.json", encoding: .utf8)
-        expectError(node, .meshInit, "alpha", kind: .conflict, containing: "already exists")
-        expectError(node, .meshCreate, "alpha", kind: .conflict, containing: "already exists")
+        expectError(node, ControlCalls.MeshInit.self, .init(name: "alpha"), code: .conflict, containing: "already exists")
+        expectError(node, ControlCalls.MeshCreate.self, .init(name: "alpha"), code: .conflict, containing: "already exists")
         #expect(try String(contentsOfFile: node.dataDir + "/networks/alpha/network.json", encoding: .utf8) == recordBefore)
         #expect(!FileManager.default.fileExists(atPath: node.dataDir + "/active"))
-        expectError(node, .meshStop, nil, kind: .usage, containing: "no network is active")
+        expectError(node, ControlCalls.MeshStop.self, .init(), code: .usage, containing: "no network is active")
     }
 
     @Test func clusterCIDRUsedOnTheHostIsRefused() throws {
@@ -60,7 +59,7 @@ struct BadInputTests {
             try #require(result.status == 0, "ip \(command): \(result.output)")
         }
         try node.startDaemon()
-        expectError(node, .meshInit, "alpha", kind: .usage, containing: "10.101.9.0/24")
+        expectError(node, ControlCalls.MeshInit.self, .init(name: "alpha"), code: .usage, containing: "10.101.9.0/24")
         #expect(networksOnDisk(node) == [])
     }
 
@@ -68,10 +67,10 @@ struct BadInputTests {
         let node = try TestNode()
         defer { node.cleanup() }
         try node.startDaemon()
-        _ = try node.client.call(.meshCreate, .init(name: "alpha"))
+        _ = try node.client.call(ControlCalls.MeshCreate.self, .init(name: "alpha"))
         #expect(node.stopDaemon(signal: SIGTERM) == 0)
         try node.startDaemon(extraArguments: ["--cluster-cidr", "10.101.128.0/17", "--subnet-prefix-len", "24"])
-        expectError(node, .meshCreate, "beta", kind: .usage, containing: "network \"alpha\"")
+        expectError(node, ControlCalls.MeshCreate.self, .init(name: "beta"), code: .usage, containing: "network \"alpha\"")
         #expect(networksOnDisk(node) == ["alpha"])
     }
 
@@ -96,10 +95,10 @@ struct BadInputTests {
         }
         defer { close(blocker) }
         do {
-            _ = try node.client.call(.meshInit, .init(name: "alpha"))
+            _ = try node.client.call(ControlCalls.MeshInit.self, .init(name: "alpha"))
             Issue.record("init succeeded although the NATS port is taken")
         } catch let error as ControlError {
-            #expect(error.kind == .failed)
+            #expect(error.code == .failed)
             #expect(error.message.hasPrefix("mesh start \"alpha\": store: "), "\(error.message)")
         }
         #expect(networksOnDisk(node) == [])
@@ -120,7 +119,7 @@ struct BadInputTests {
                                                "--socket-path", node.socketPath])
         #expect(other.status == 2)
         #expect(other.output.contains("another ployzd is already running"))
-        #expect((try? node.client.call(.daemonInfo)) != nil)
+        #expect((try? node.client.call(ControlCalls.DaemonInfo.self)) != nil)
     }
 
     @Test(arguments: [
@@ -191,10 +190,14 @@ struct BadInputTests {
             guard n > 0 else { break }
             received += String(decoding: buffer[0..<n], as: UTF8.self)
         }
-        let responses = try received.split(separator: "\n").map { try JSONDecoder.ployz.decode(ControlResponse.self, from: Data($0.utf8)) }
-        #expect(responses.count == 3)
-        #expect(responses.first?.error?.kind == .usage)
-        #expect(responses.dropFirst().first?.error?.message.hasPrefix("unknown method") == true)
-        #expect(responses.last?.result?.networks == [])
+        let lines = received.split(separator: "\n").map { Data($0.utf8) }
+        #expect(lines.count == 3)
+        func refusal(_ line: Data?) -> ControlError? {
+            do { _ = try ControlWire.decodeResponse(ControlCalls.MeshList.self, line ?? Data()) } catch let error as ControlError { return error } catch {}
+            return nil
+        }
+        #expect(refusal(lines.first)?.code == .usage)
+        #expect(refusal(lines.dropFirst().first)?.message.hasPrefix("unknown method") == true)
+        #expect(try ControlWire.decodeResponse(ControlCalls.MeshList.self, lines.last ?? Data()).networks == [])
     }
 }

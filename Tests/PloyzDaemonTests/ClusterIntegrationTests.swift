@@ -35,7 +35,7 @@ struct ClusterIntegrationTests {
 
     @Test func threeNodesJoinPingAndShareTheStore() throws {
         try withLAN(3) { _, nodes in
-            _ = try nodes[0].client.call(.meshInit, .init(name: "cl"))
+            _ = try nodes[0].client.call(ControlCalls.MeshInit.self, .init(name: "cl"))
             let joined1 = try nodes[1].join(try nodes[0].invite())
             #expect(joined1.contains("tunnel up"), "\(joined1)")
             #expect(joined1.contains("store reached"), "\(joined1)")
@@ -61,8 +61,8 @@ struct ClusterIntegrationTests {
                     #expect(listed.lastHandshake != nil)
                     #expect(listed.endpoint?.hasPrefix("192.168.77.") == true, "\(listed)")
                 }
-                let report = try node.client.call(.meshReady).ready
-                #expect(report?.ready == true, "node \(index): \(String(describing: report?.checks.filter { !$0.ok }))")
+                let report = try node.client.call(ControlCalls.MeshReady.self, .init())
+                #expect(report.ready, "node \(index): \(report.checks.filter { !$0.ok })")
             }
 
             // Every nats-server routes to the other two over the overlay.
@@ -80,15 +80,15 @@ struct ClusterIntegrationTests {
             }
 
             // A record written through one node is read through the others.
-            _ = try nodes[2].client.call(.serviceSet, .init(service: ServiceRecord(name: "web", ports: [ServicePort(name: "http", port: 80)])))
+            _ = try nodes[2].client.call(ControlCalls.ServiceSet.self, .init(service: ServiceRecord(name: "web", ports: [ServicePort(name: "http", port: 80)])))
             for node in nodes {
-                let names = try node.client.call(.serviceList).services?.map(\.name) ?? []
+                let names = try node.client.call(ControlCalls.ServiceList.self).services.map(\.name)
                 #expect(names.contains("web"), "\(names)")
             }
 
             // DNS: a name registered through the third node is answered by the second node's DNS,
             // asked from the first over the overlay.
-            _ = try nodes[2].client.call(.instanceSet, .init(instance: InstanceRecord(id: "web-1", service: "web", machine: "", address: statuses[2].nodeAddress)))
+            _ = try nodes[2].client.call(ControlCalls.InstanceSet.self, .init(instance: InstanceRecord(id: "web-1", service: "web", machine: "", address: statuses[2].nodeAddress)))
             let answered = waitUntil(.seconds(20)) {
                 runCommand("/usr/sbin/ip", ["netns", "exec", nodes[0].namespace, "dig", "+short", "+time=1", "+tries=1",
                                             "@\(statuses[1].overlayIPv6)", "web.default.ployz.internal", "A"],
@@ -97,7 +97,7 @@ struct ClusterIntegrationTests {
             #expect(answered, "node 2's DNS did not serve the instance registered through node 3")
 
             // A node that stops is removed from every peer.
-            _ = try nodes[2].client.call(.meshStop, .init(force: true))
+            _ = try nodes[2].client.call(ControlCalls.MeshStop.self, .init(force: true))
             let gone = statuses[2].publicKey
             for node in nodes.prefix(2) {
                 #expect(waitUntil(.seconds(10)) { ((try? node.status().peers.map(\.publicKey)) ?? [gone]).contains(gone) == false })
@@ -107,14 +107,14 @@ struct ClusterIntegrationTests {
 
     @Test func refusedTokensChangeNothing() throws {
         try withLAN(3) { _, nodes in
-            _ = try nodes[0].client.call(.meshInit, .init(name: "cl"))
+            _ = try nodes[0].client.call(ControlCalls.MeshInit.self, .init(name: "cl"))
             let token = try nodes[0].invite()
 
             // Tampered: one character of the signature changed.
             var tampered = Array(token)
             tampered[tampered.count - 3] = tampered[tampered.count - 3] == "A" ? "B" : "A"
             let badSignature = refusal { _ = try nodes[1].join(String(tampered)) }
-            #expect(badSignature?.kind == .usage, "\(String(describing: badSignature))")
+            #expect(badSignature?.code == .usage, "\(String(describing: badSignature))")
             #expect(badSignature?.message.contains("verifying token") == true, "\(String(describing: badSignature))")
             #expect(nodes[1].networkNames.isEmpty)
 
@@ -122,6 +122,8 @@ struct ClusterIntegrationTests {
             let shortLived = try nodes[0].invite(ttl: 1)
             usleep(1_500_000)
             let expired = refusal { _ = try nodes[1].join(shortLived) }
+            #expect(expired?.code == .inviteExpired, "\(String(describing: expired))")
+            #expect(expired?.exitCode == 2)
             #expect(expired?.message.contains("expired") == true, "\(String(describing: expired))")
             #expect(nodes[1].networkNames.isEmpty)
 
@@ -129,16 +131,18 @@ struct ClusterIntegrationTests {
             _ = try nodes[1].join(token)
             let peersBefore = try nodes[0].status().peers.map(\.publicKey).sorted()
             let reused = refusal { _ = try nodes[2].join(token) }
-            #expect(reused?.kind == .usage, "\(String(describing: reused))")
+            // A used token's provisional key is no peer of any member any more: the issuer never answers.
+            #expect(reused?.code == .inviteUnanswered || reused?.code == .inviteUsed, "\(String(describing: reused))")
+            #expect(reused?.exitCode == 2)
             #expect(reused?.message.contains("already used") == true, "\(String(describing: reused))")
             #expect(nodes[2].networkNames.isEmpty)
             #expect(!Link.exists(nodes[2].interface, netns: nodes[2].namespace))
             #expect(waitUntil(.seconds(3)) { (try? nodes[0].status().peers.map(\.publicKey).sorted()) == peersBefore })
 
             // Another network: node 2 has its own network; a token of the first is refused.
-            _ = try nodes[2].client.call(.meshInit, .init(name: "other"))
+            _ = try nodes[2].client.call(ControlCalls.MeshInit.self, .init(name: "other"))
             let foreign = refusal { _ = try nodes[2].join(try nodes[0].invite()) }
-            #expect(foreign?.kind == .usage, "\(String(describing: foreign))")
+            #expect(foreign?.code == .usage, "\(String(describing: foreign))")
             #expect(foreign?.message.contains("belongs to network \"other\"") == true, "\(String(describing: foreign))")
             #expect(nodes[2].networkNames == ["other"])
             #expect(try nodes[2].status().peers.isEmpty)
@@ -147,7 +151,7 @@ struct ClusterIntegrationTests {
 
     @Test func eightSimultaneousJoinsWithInvitesFromTwoMembersGetDistinctSubnets() throws {
         try withLAN(10) { _, nodes in
-            _ = try nodes[0].client.call(.meshInit, .init(name: "cl"))
+            _ = try nodes[0].client.call(ControlCalls.MeshInit.self, .init(name: "cl"))
             _ = try nodes[1].join(try nodes[0].invite())
             let tokens = LockedList<String>()
             let failures = LockedList<String>()
@@ -173,10 +177,10 @@ struct ClusterIntegrationTests {
         let node = try TestNode(extraConfig: "cluster_cidr = \"10.177.0.0/23\"\nsubnet_prefix_len = 24")
         defer { node.cleanup() }
         try node.startDaemon()
-        _ = try node.client.call(.meshInit, .init(name: "small"))
+        _ = try node.client.call(ControlCalls.MeshInit.self, .init(name: "small"))
         _ = try node.invite()
         let refused = refusal { _ = try node.invite() }
-        #expect(refused?.kind == .conflict, "\(String(describing: refused))")
+        #expect(refused?.code == .conflict, "\(String(describing: refused))")
         #expect(refused?.message.contains("cluster_cidr 10.177.0.0/23 is full") == true, "\(String(describing: refused))")
         #expect(try node.status().subnet == "10.177.0.0/24")
     }
@@ -186,7 +190,7 @@ struct ClusterIntegrationTests {
             let advertised = EndpointPolicy.order(LocalAddresses.enumerate(netns: nodes[1].namespace).map(\.candidate), port: 51820)
             #expect(advertised.first?.hasPrefix("192.168.66.") == true, "\(advertised)")
             #expect(advertised.count == 2, "\(advertised)")
-            _ = try nodes[0].client.call(.meshInit, .init(name: "cl"))
+            _ = try nodes[0].client.call(ControlCalls.MeshInit.self, .init(name: "cl"))
             _ = try nodes[1].join(try nodes[0].invite())
             _ = try nodes[2].join(try nodes[0].invite())
             let statuses = try nodes.map { try $0.status() }
@@ -218,7 +222,7 @@ struct ClusterIntegrationTests {
     /// (its daemon resumes the network), converges and reads what was written while it was away.
     @Test func aKilledMemberComesBackAndReadsWhatWasWritten() throws {
         try withLAN(3) { _, nodes in
-            _ = try nodes[0].client.call(.meshInit, .init(name: "cl"))
+            _ = try nodes[0].client.call(ControlCalls.MeshInit.self, .init(name: "cl"))
             _ = try nodes[1].join(try nodes[0].invite())
             _ = try nodes[2].join(try nodes[1].invite())
             let streams = ["KV_ployz_machines", "KV_ployz_services", "KV_ployz_network", "ployz_events"]
@@ -231,19 +235,19 @@ struct ClusterIntegrationTests {
             // Writes go on once the survivors elected new leaders (bounded).
             for (index, name) in ["while-away-1", "while-away-2"].enumerated() {
                 let written = waitUntil(.seconds(30)) {
-                    (try? nodes[index + 1].client.call(.serviceSet, .init(service: ServiceRecord(name: name)))) != nil
+                    (try? nodes[index + 1].client.call(ControlCalls.ServiceSet.self, .init(service: ServiceRecord(name: name)))) != nil
                 }
                 #expect(written, "node \(index + 1) could not write \(name) with node 0 dead")
             }
             for node in nodes.suffix(2) {
-                let names = try node.client.call(.serviceList).services?.map(\.name) ?? []
+                let names = try node.client.call(ControlCalls.ServiceList.self).services.map(\.name)
                 #expect(names.contains("while-away-1") && names.contains("while-away-2"), "\(names)")
             }
             try nodes[0].startDaemon()
-            #expect(waitUntil(.seconds(40)) { (try? nodes[0].client.call(.meshReady).ready?.ready) == true },
-                    "\(String(describing: try? nodes[0].client.call(.meshReady).ready))")
+            #expect(waitUntil(.seconds(40)) { (try? nodes[0].client.call(ControlCalls.MeshReady.self, .init()).ready) == true },
+                    "\(String(describing: try? nodes[0].client.call(ControlCalls.MeshReady.self, .init())))")
             let read = waitUntil(.seconds(20)) {
-                let names = (try? nodes[0].client.call(.serviceList).services?.map(\.name)) ?? []
+                let names = (try? nodes[0].client.call(ControlCalls.ServiceList.self).services.map(\.name)) ?? []
                 return names.contains("while-away-1") && names.contains("while-away-2")
             }
             #expect(read, "node 0 did not read what was written while it was away")

@@ -68,12 +68,12 @@ final class TestLAN: @unchecked Sendable {
 extension TestNode {
     /// `mesh invite` on this node; the token.
     func invite(ttl: Double? = nil) throws -> String {
-        try require0(try client.call(.meshInvite, .init(ttlSeconds: ttl)).token, "mesh invite returned no token")
+        try client.call(ControlCalls.MeshInvite.self, .init(ttlSeconds: ttl)).token
     }
 
     /// `mesh join --token`; the progress lines.
     func join(_ token: String) throws -> String {
-        try ControlClient(socketPath: socketPath, timeout: 300).call(.meshJoin, .init(token: token)).message ?? ""
+        try ControlClient(socketPath: socketPath, timeout: 300).call(ControlCalls.MeshJoin.self, .init(token: token)).message
     }
 
     /// Pings `address` (v4 or v6) once from inside the namespace; true when it answered.
@@ -83,8 +83,7 @@ extension TestNode {
     }
 
     func status() throws -> NetworkStatus {
-        guard let status = try client.call(.meshStatus).network else { throw TestFailure("mesh status returned nothing") }
-        return status
+        try client.call(ControlCalls.MeshStatus.self, .init())
     }
 
     /// Kills the daemon and every sidecar it recorded with SIGKILL (a node that dies entirely);
@@ -137,12 +136,6 @@ extension TestNode {
     var networkNames: [String] {
         LocalNetworks(paths: DaemonPaths(dataDir: dataDir, runtimeDir: runtimeDir, socketPath: socketPath)).names()
     }
-}
-
-/// Unwraps or fails with `message`.
-func require0<T>(_ value: T?, _ message: String) throws -> T {
-    guard let value else { throw TestFailure(message) }
-    return value
 }
 
 /// Runs `count` bodies at once, each on a thread of its own (GCD's concurrentPerform would run

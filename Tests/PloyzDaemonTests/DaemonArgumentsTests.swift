@@ -48,31 +48,3 @@ import PloyzModel
         #expect(loaded.config.zfsTransferPort == 3002)
     }
 }
-
-@Suite struct ControlCodecTests {
-    func decode(_ text: String) -> Result<ControlRequest, ControlError> { ControlCodec.decode(Data(text.utf8)) }
-
-    @Test func decodesARequest() throws {
-        let request = try decode(#"{"method":"mesh.status","params":{"name":"a"}}"#).get()
-        #expect(request.method == .meshStatus)
-        #expect(request.params.name == "a")
-    }
-
-    @Test func paramsMayBeOmitted() throws {
-        #expect(try decode(#"{"method":"mesh.list"}"#).get().method == .meshList)
-    }
-
-    @Test func malformedUnknownAndBadParamsAreUsageErrors() {
-        for line in ["not json", "[1]", #"{"params":{}}"#, #"{"method":"mesh.explode"}"#, #"{"method":"mesh.init","params":{"name":5}}"#] {
-            guard case .failure(let error) = decode(line) else {
-                Issue.record("\(line) decoded")
-                continue
-            }
-            #expect(error.kind == .usage, "\(line)")
-            #expect(!error.message.contains("\n"))
-        }
-        if case .failure(let error) = decode(#"{"method":"mesh.explode"}"#) {
-            #expect(error.message.hasPrefix("unknown method \"mesh.explode\""))
-        }
-    }
-}

@@ -19,7 +19,7 @@ struct GatewayClusterTests {
     @Test func requestToOneNodesGatewayReachesABackendOnAnotherNode() throws {
         try ClusterIntegrationTests().withLAN(2) { _, nodes in
             let (a, b) = (nodes[0], nodes[1])
-            _ = try a.client.call(.meshInit, .init(name: "gw"))
+            _ = try a.client.call(ControlCalls.MeshInit.self, .init(name: "gw"))
             let joined = try b.join(try a.invite())
             #expect(joined.hasSuffix("ready"), "\(joined)")
             let statusB = try b.status()
@@ -31,8 +31,8 @@ struct GatewayClusterTests {
                     "the backend did not start on node B")
 
             // Registered through node B, routed by node A's gateway.
-            _ = try b.client.call(.routeSet, .init(name: "web", route: HTTPRoute(hostnames: ["cross.example.com"], port: 8080)))
-            _ = try b.client.call(.instanceSet, .init(instance: InstanceRecord(id: "web-b", service: "web", machine: "", address: statusB.nodeAddress)))
+            _ = try b.client.call(ControlCalls.RouteSet.self, .init(service: "web", route: HTTPRoute(hostnames: ["cross.example.com"], port: 8080)))
+            _ = try b.client.call(ControlCalls.InstanceSet.self, .init(instance: InstanceRecord(id: "web-b", service: "web", machine: "", address: statusB.nodeAddress)))
             let served = waitUntil(.seconds(20)) { curl(a, "http://127.0.0.1/hello.txt", host: "cross.example.com") == "hello from node b\n" }
             #expect(served, "node A's gateway answered: \(curl(a, "http://127.0.0.1/hello.txt", host: "cross.example.com"))")
             #expect(curl(a, "http://127.0.0.1/hello.txt", host: "elsewhere.example.com").contains("no route"))

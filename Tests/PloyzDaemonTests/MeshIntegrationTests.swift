@@ -32,7 +32,7 @@ struct MeshIntegrationTests {
     @Test func initBringsUpInterfaceStoreAndRecord() throws {
         try withNode { node in
             try node.startDaemon()
-            let status = try #require(try node.client.call(.meshInit, .init(name: "alpha")).network)
+            let status = try node.client.call(ControlCalls.MeshInit.self, .init(name: "alpha"))
             #expect(status.phase == .running)
             #expect(status.active)
             #expect(status.backend == "wireguard-go")
@@ -61,7 +61,7 @@ struct MeshIntegrationTests {
             #expect(record.subnet.description == "10.101.0.0/24")
             #expect(record.lifecycle == .active)
 
-            let ready = try #require(try node.client.call(.meshReady).ready)
+            let ready = try node.client.call(ControlCalls.MeshReady.self, .init())
             #expect(ready.ready, "\(ready.checks.filter { !$0.ok })")
             #expect(Set(ready.checks.map(\.name)) == ["phase", "wireguard", "store", "machine_record", "peers"])
 
@@ -77,21 +77,21 @@ struct MeshIntegrationTests {
     @Test func killedDaemonLeavesDataPlaneAndNextOneAdopts() throws {
         try withNode { node in
             try node.startDaemon()
-            let status = try #require(try node.client.call(.meshInit, .init(name: "alpha")).network)
+            let status = try node.client.call(ControlCalls.MeshInit.self, .init(name: "alpha"))
             let natsPID = try #require(node.sidecarPID(network: "alpha", "nats-server"))
             let wireguardPID = try #require(node.sidecarPID(network: "alpha", "wireguard-go"))
 
             node.stopDaemon(signal: SIGKILL)
-            #expect(throws: (any Error).self) { try node.client.call(.daemonInfo) }
+            #expect(throws: (any Error).self) { try node.client.call(ControlCalls.DaemonInfo.self) }
             #expect(node.ipAddresses().contains("inet 10.101.0.1/32"))
             #expect(node.ipAddresses().contains("inet6 \(status.overlayIPv6)/128"))
             #expect(try machineRecord(node, network: "alpha", id: status.machineID)?.lifecycle == .active)
 
             try node.startDaemon()
-            #expect(waitUntil(.seconds(15)) { (try? node.client.call(.meshReady).ready?.ready) == true })
+            #expect(waitUntil(.seconds(15)) { (try? node.client.call(ControlCalls.MeshReady.self, .init()).ready) == true })
             #expect(node.sidecarPID(network: "alpha", "nats-server") == natsPID)
             #expect(node.sidecarPID(network: "alpha", "wireguard-go") == wireguardPID)
-            let resumed = try #require(try node.client.call(.meshStatus, .init(name: "alpha")).network)
+            let resumed = try node.client.call(ControlCalls.MeshStatus.self, .init(name: "alpha"))
             #expect(resumed.sidecars.first { $0.name == "nats-server" }?.pid == natsPID)
 
             // SIGTERM: the daemon exits 0 and removes its socket; the data plane stays.
@@ -102,7 +102,7 @@ struct MeshIntegrationTests {
 
             // A changed spec (another NATS port) replaces nats-server: the old copy is gone.
             try node.startDaemon(extraArguments: ["--nats-port", "4333"])
-            #expect(waitUntil(.seconds(15)) { (try? node.client.call(.meshReady).ready?.ready) == true })
+            #expect(waitUntil(.seconds(15)) { (try? node.client.call(ControlCalls.MeshReady.self, .init()).ready) == true })
             let replacedPID = try #require(node.sidecarPID(network: "alpha", "nats-server"))
             #expect(replacedPID != natsPID)
             #expect(ProcessStat.read(pid: natsPID)?.isAlive != true, "the old nats-server is gone (a zombie until its new parent reaps it)")
@@ -113,70 +113,70 @@ struct MeshIntegrationTests {
     @Test func stopThenStartKeepsIdentityAndStore() throws {
         try withNode { node in
             try node.startDaemon()
-            let before = try #require(try node.client.call(.meshInit, .init(name: "alpha")).network)
+            let before = try node.client.call(ControlCalls.MeshInit.self, .init(name: "alpha"))
             let creds = try credentials(node, network: "alpha")
             try node.inNamespace { try RawKV.put(creds, bucket: StoreBucket.services.bucketName, key: "default.probe", value: "kept") }
 
-            let message = try node.client.call(.meshStop).message
+            let message = try node.client.call(ControlCalls.MeshStop.self, .init()).message
             #expect(message == "network \"alpha\" stopped")
             #expect(!FileManager.default.fileExists(atPath: "\(node.dataDir)/active"))
             #expect(node.sidecarPID(network: "alpha", "nats-server") == nil)
             #expect(!node.ipAddresses().contains("10.101.0.1"))
-            #expect(try node.client.call(.meshList).networks?.first?.active == false)
-            #expect(try node.client.call(.meshReady).ready?.ready == false)
+            #expect(try node.client.call(ControlCalls.MeshList.self).networks.first?.active == false)
+            #expect(try node.client.call(ControlCalls.MeshReady.self, .init()).ready == false)
 
-            let after = try #require(try node.client.call(.meshStart, .init(name: "alpha")).network)
+            let after = try node.client.call(ControlCalls.MeshStart.self, .init(name: "alpha"))
             #expect(after.publicKey == before.publicKey)
             #expect(after.subnet == before.subnet)
             #expect(after.overlayIPv6 == before.overlayIPv6)
             #expect(after.machineID == before.machineID)
             let kept = try node.inNamespace { try RawKV.get(creds, bucket: StoreBucket.services.bucketName, key: "default.probe") }
             #expect(kept.map { String(decoding: $0, as: UTF8.self) } == "kept")
-            #expect(try node.client.call(.meshReady).ready?.ready == true)
+            #expect(try node.client.call(ControlCalls.MeshReady.self, .init()).ready == true)
         }
     }
 
     @Test func twoNetworksOnlyOneActive() throws {
         try withNode { node in
             try node.startDaemon()
-            _ = try node.client.call(.meshInit, .init(name: "alpha"))
-            let beta = try #require(try node.client.call(.meshCreate, .init(name: "beta")).network)
+            _ = try node.client.call(ControlCalls.MeshInit.self, .init(name: "alpha"))
+            let beta = try node.client.call(ControlCalls.MeshCreate.self, .init(name: "beta"))
             #expect(!beta.active)
-            let list = try #require(try node.client.call(.meshList).networks)
+            let list = try node.client.call(ControlCalls.MeshList.self).networks
             #expect(list.map(\.name) == ["alpha", "beta"])
             #expect(list.filter(\.active).map(\.name) == ["alpha"])
             do {
-                _ = try node.client.call(.meshStart, .init(name: "beta"))
+                _ = try node.client.call(ControlCalls.MeshStart.self, .init(name: "beta"))
                 Issue.record("starting a second network succeeded")
             } catch let error as ControlError {
-                #expect(error.kind == .conflict)
+                #expect(error.code == .conflict)
                 #expect(error.message.contains("stop it first"))
             }
-            _ = try node.client.call(.meshStop)
-            let started = try #require(try node.client.call(.meshStart, .init(name: "beta")).network)
+            _ = try node.client.call(ControlCalls.MeshStop.self, .init())
+            let started = try node.client.call(ControlCalls.MeshStart.self, .init(name: "beta"))
             #expect(started.phase == .running)
-            #expect(try node.client.call(.meshList).networks?.filter(\.active).map(\.name) == ["beta"])
+            #expect(try node.client.call(ControlCalls.MeshList.self).networks.filter(\.active).map(\.name) == ["beta"])
         }
     }
 
     @Test func stopRefusesWhileWorkloadsRunUnlessForced() throws {
         try withNode { node in
             try node.startDaemon()
-            let status = try #require(try node.client.call(.meshInit, .init(name: "alpha")).network)
+            let status = try node.client.call(ControlCalls.MeshInit.self, .init(name: "alpha"))
             let workload = InstanceRecord(id: "web-1", service: "web", machine: status.machineID, address: "10.101.0.3")
             let json = String(decoding: try JSONEncoder.ployz.encode(workload), as: UTF8.self)
             let creds = try credentials(node, network: "alpha")
             try node.inNamespace { try RawKV.put(creds, bucket: StoreBucket.instances.bucketName, key: "web-1", value: json) }
             do {
-                _ = try node.client.call(.meshStop)
+                _ = try node.client.call(ControlCalls.MeshStop.self, .init())
                 Issue.record("stop succeeded while a workload runs")
             } catch let error as ControlError {
-                #expect(error.kind == .conflict)
+                #expect(error.code == .conflict)
                 #expect(error.message.contains("web-1"))
                 #expect(error.message.contains("--force"))
             }
-            #expect(try node.client.call(.meshReady).ready?.ready == true)
-            #expect(try node.client.call(.meshStop, .init(force: true)).message == "network \"alpha\" stopped")
+            #expect(try node.client.call(ControlCalls.MeshReady.self, .init()).ready == true)
+            #expect(try node.client.call(ControlCalls.MeshStop.self, .init(force: true)).message == "network \"alpha\" stopped")
         }
     }
 

@@ -13,7 +13,7 @@ struct RegistryIntegrationTests {
         let node = try TestNode()
         defer { node.cleanup() }
         try node.startDaemon()
-        _ = try node.client.call(.meshInit, .init(name: "reg"))
+        _ = try node.client.call(ControlCalls.MeshInit.self, .init(name: "reg"))
         try body(node)
     }
 
@@ -51,44 +51,44 @@ struct RegistryIntegrationTests {
         let node = try TestNode()
         defer { node.cleanup() }
         try node.startDaemon()
-        let error = #expect(throws: ControlError.self) { try node.client.call(.routeList) }
-        #expect(error?.kind == .usage)
+        let error = #expect(throws: ControlError.self) { try node.client.call(ControlCalls.RouteList.self) }
+        #expect(error?.code == .usage)
         #expect(error?.message.contains("no network is running") == true)
     }
 
     @Test func servicesInstancesAndRoutes() throws {
         try withRunningNode { node in
             let client = node.client
-            _ = try client.call(.serviceSet, .init(service: ServiceRecord(name: "web", ports: [ServicePort(name: "http", port: 8080)])))
-            let instance = try #require(try client.call(.instanceSet, .init(instance: InstanceRecord(
-                id: "web-1", service: "web", machine: "", address: "10.101.0.5"))).instances?.first)
+            _ = try client.call(ControlCalls.ServiceSet.self, .init(service: ServiceRecord(name: "web", ports: [ServicePort(name: "http", port: 8080)])))
+            let instance = try client.call(ControlCalls.InstanceSet.self, .init(instance: InstanceRecord(
+                id: "web-1", service: "web", machine: "", address: "10.101.0.5")))
             #expect(!instance.machine.isEmpty, "the instance is placed on this machine by default")
-            _ = try client.call(.instanceSet, .init(instance: InstanceRecord(id: "web-2", service: "web", machine: "m", address: "10.101.0.6", ready: false)))
-            _ = try client.call(.routeSet, .init(name: "web", route: HTTPRoute(hostnames: ["App.Example.com"], pathPrefix: "/", port: 8080)))
-            _ = try client.call(.routeSet, .init(name: "api", route: HTTPRoute(hostnames: ["app.example.com"], pathPrefix: "/api", port: 9000)))
+            _ = try client.call(ControlCalls.InstanceSet.self, .init(instance: InstanceRecord(id: "web-2", service: "web", machine: "m", address: "10.101.0.6", ready: false)))
+            _ = try client.call(ControlCalls.RouteSet.self, .init(service: "web", route: HTTPRoute(hostnames: ["App.Example.com"], pathPrefix: "/", port: 8080)))
+            _ = try client.call(ControlCalls.RouteSet.self, .init(service: "api", route: HTTPRoute(hostnames: ["app.example.com"], pathPrefix: "/api", port: 9000)))
 
-            let routes = try #require(try client.call(.routeList).routes)
+            let routes = try client.call(ControlCalls.RouteList.self).routes
             #expect(routes.map { "\($0.hostname)\($0.pathPrefix) \($0.service) \($0.backends)" }
                 == ["app.example.com/api api []", "app.example.com/ web [\"10.101.0.5:8080\"]"])
-            let services = try #require(try client.call(.serviceList).services)
+            let services = try client.call(ControlCalls.ServiceList.self).services
             #expect(services.map(\.name) == ["api", "web"], "route set created the missing service")
             #expect(services.last?.ports == [ServicePort(name: "http", port: 8080)])
 
-            let removed = try client.call(.routeRemove, .init(name: "api", route: HTTPRoute(hostnames: ["app.example.com"], pathPrefix: "", port: 1)))
-            #expect(removed.services?.first?.routes.isEmpty == true)
+            let removed = try client.call(ControlCalls.RouteRemove.self, .init(service: "api", hostname: "app.example.com"))
+            #expect(removed.routes.isEmpty)
             let again = #expect(throws: ControlError.self) {
-                try client.call(.routeRemove, .init(name: "api", route: HTTPRoute(hostnames: ["app.example.com"], pathPrefix: "", port: 1)))
+                try client.call(ControlCalls.RouteRemove.self, .init(service: "api", hostname: "app.example.com"))
             }
-            #expect(again?.kind == .notFound)
+            #expect(again?.code == .notFound)
 
-            let records = try #require(try client.call(.dnsList).dnsRecords)
+            let records = try client.call(ControlCalls.DNSList.self).dnsRecords
             let a = records.filter { $0.type == "A" }.map { "\($0.name) \($0.value)" }
             #expect(a.contains("web.default.ployz.internal. 10.101.0.5"))
             #expect(!a.contains { $0.hasSuffix("10.101.0.6") }, "a not-ready instance is not served")
             #expect(records.contains { $0.type == "SOA" && $0.name == "ployz.internal." })
 
-            _ = try client.call(.instanceRemove, .init(id: "web-1"))
-            #expect(try client.call(.routeList).routes?.last?.backends == [])
+            _ = try client.call(ControlCalls.InstanceRemove.self, .init(id: "web-1"))
+            #expect(try client.call(ControlCalls.RouteList.self).routes.last?.backends == [])
         }
     }
 
@@ -96,18 +96,18 @@ struct RegistryIntegrationTests {
         try withRunningNode { node in
             let client = node.client
             let badHost = #expect(throws: ControlError.self) {
-                try client.call(.routeSet, .init(name: "web", route: HTTPRoute(hostnames: ["bad host"], port: 80)))
+                try client.call(ControlCalls.RouteSet.self, .init(service: "web", route: HTTPRoute(hostnames: ["bad host"], port: 80)))
             }
-            #expect(badHost?.kind == .usage)
+            #expect(badHost?.code == .usage)
             #expect(badHost?.message.contains("hostname \"bad host\" is not allowed") == true)
-            let badName = #expect(throws: ControlError.self) { try client.call(.serviceSet, .init(service: ServiceRecord(name: "Web"))) }
+            let badName = #expect(throws: ControlError.self) { try client.call(ControlCalls.ServiceSet.self, .init(service: ServiceRecord(name: "Web"))) }
             #expect(badName?.message.contains("service name \"Web\"") == true)
             let badAddress = #expect(throws: ControlError.self) {
-                try client.call(.instanceSet, .init(instance: InstanceRecord(id: "x", service: "web", machine: "", address: "nowhere")))
+                try client.call(ControlCalls.InstanceSet.self, .init(instance: InstanceRecord(id: "x", service: "web", machine: "", address: "nowhere")))
             }
             #expect(badAddress?.message.contains("address \"nowhere\"") == true)
-            let services = try client.call(.serviceList).services
-            let instances = try client.call(.instanceList).instances
+            let services = try client.call(ControlCalls.ServiceList.self).services
+            let instances = try client.call(ControlCalls.InstanceList.self).instances
             #expect(services == [])
             #expect(instances == [])
         }
@@ -117,24 +117,24 @@ struct RegistryIntegrationTests {
         try withRunningNode { node in
             let client = node.client
             let good = try selfSigned("app.example.com", in: node.directory)
-            let saved = try #require(try client.call(.certSet, .init(certificate: CertificateRecord(
-                hostname: "App.Example.com", certificatePEM: good.cert, privateKeyPEM: good.key))).certificates?.first)
+            let saved = try client.call(ControlCalls.CertSet.self, .init(certificate: CertificateRecord(
+                hostname: "App.Example.com", certificatePEM: good.cert, privateKeyPEM: good.key)))
             #expect(saved.hostname == "app.example.com")
             #expect((saved.notAfter ?? .distantPast) > Date().addingTimeInterval(29 * 86400))
 
             let expired = try selfSigned("old.example.com", in: node.directory, expired: true)
             let error = #expect(throws: ControlError.self) {
-                try client.call(.certSet, .init(certificate: CertificateRecord(hostname: "old.example.com", certificatePEM: expired.cert, privateKeyPEM: expired.key)))
+                try client.call(ControlCalls.CertSet.self, .init(certificate: CertificateRecord(hostname: "old.example.com", certificatePEM: expired.cert, privateKeyPEM: expired.key)))
             }
             #expect(error?.message.contains("expired") == true)
             let garbage = #expect(throws: ControlError.self) {
-                try client.call(.certSet, .init(certificate: CertificateRecord(hostname: "x.example.com", certificatePEM: "nope", privateKeyPEM: good.key)))
+                try client.call(ControlCalls.CertSet.self, .init(certificate: CertificateRecord(hostname: "x.example.com", certificatePEM: "nope", privateKeyPEM: good.key)))
             }
             #expect(garbage?.message.contains("not a PEM certificate") == true)
 
-            #expect(try client.call(.certList).certificates?.map(\.hostname) == ["app.example.com"])
-            _ = try client.call(.certRemove, .init(hostname: "APP.example.com"))
-            #expect(try client.call(.certList).certificates == [])
+            #expect(try client.call(ControlCalls.CertList.self).certificates.map(\.hostname) == ["app.example.com"])
+            _ = try client.call(ControlCalls.CertRemove.self, .init(hostname: "APP.example.com"))
+            #expect(try client.call(ControlCalls.CertList.self).certificates == [])
         }
     }
 
@@ -171,23 +171,23 @@ struct RegistryIntegrationTests {
 
     @Test func dnsSidecarServesTheStoreAndOutlivesTheDaemon() throws {
         try withRunningNode { node in
-            let status = try #require(try node.client.call(.meshStatus).network)
+            let status = try node.client.call(ControlCalls.MeshStatus.self, .init())
             let dns = try #require(status.sidecars.first { $0.name == "ployz-dns" })
             #expect(dns.running)
-            _ = try node.client.call(.instanceSet, .init(instance: InstanceRecord(id: "web-1", service: "web", machine: "", address: "10.101.0.5")))
+            _ = try node.client.call(ControlCalls.InstanceSet.self, .init(instance: InstanceRecord(id: "web-1", service: "web", machine: "", address: "10.101.0.5")))
             #expect(waitUntil(.seconds(5)) { dig(node, status.overlayIPv6, "web.default.ployz.internal") == "10.101.0.5" })
             #expect(dig(node, "10.101.0.2", "web.ployz.internal") == "10.101.0.5", "the bridge .2 answers workloads")
             #expect(dig(node, status.overlayIPv6, "\(status.machineName.lowercased()).machine.ployz.internal", "AAAA") == status.overlayIPv6)
 
             // A change in the store reaches DNS without a restart.
-            _ = try node.client.call(.instanceSet, .init(instance: InstanceRecord(id: "web-2", service: "web", machine: "", address: "10.101.0.6")))
+            _ = try node.client.call(ControlCalls.InstanceSet.self, .init(instance: InstanceRecord(id: "web-2", service: "web", machine: "", address: "10.101.0.6")))
             #expect(waitUntil(.seconds(5)) { dig(node, status.overlayIPv6, "web.default.ployz.internal") == "10.101.0.5\n10.101.0.6" })
 
             node.stopDaemon(signal: SIGKILL)
             #expect(dig(node, status.overlayIPv6, "web.default.ployz.internal") == "10.101.0.5\n10.101.0.6", "DNS answers with no daemon")
             try node.startDaemon()
-            #expect(waitUntil(.seconds(15)) { (try? node.client.call(.meshReady).ready?.ready) == true })
-            let after = try #require(try node.client.call(.meshStatus).network)
+            #expect(waitUntil(.seconds(15)) { (try? node.client.call(ControlCalls.MeshReady.self, .init()).ready) == true })
+            let after = try node.client.call(ControlCalls.MeshStatus.self, .init())
             #expect(after.sidecars.first { $0.name == "ployz-dns" }?.pid == dns.pid, "the restarted daemon adopts the DNS sidecar")
         }
     }
@@ -216,13 +216,13 @@ struct RegistryIntegrationTests {
                 _ = waitUntil(.seconds(5)) { !backend.isRunning }
             }
 
-            let status = try #require(try node.client.call(.meshStatus).network)
+            let status = try node.client.call(ControlCalls.MeshStatus.self, .init())
             #expect(status.sidecars.first { $0.name == "ployz-gateway" }?.running == true)
             #expect(curl(node, "http://127.0.0.1/hello.txt", host: "app.example.com").output.contains("no route"), "404 before a route exists")
-            _ = try node.client.call(.routeSet, .init(name: "web", route: HTTPRoute(hostnames: ["app.example.com"], port: 8080)))
+            _ = try node.client.call(ControlCalls.RouteSet.self, .init(service: "web", route: HTTPRoute(hostnames: ["app.example.com"], port: 8080)))
             #expect(waitUntil(.seconds(5)) { curl(node, "http://127.0.0.1/hello.txt", host: "app.example.com").output.contains("no ready") },
                     "503 while the route has no ready backend")
-            _ = try node.client.call(.instanceSet, .init(instance: InstanceRecord(id: "web-1", service: "web", machine: "", address: "10.101.0.1")))
+            _ = try node.client.call(ControlCalls.InstanceSet.self, .init(instance: InstanceRecord(id: "web-1", service: "web", machine: "", address: "10.101.0.1")))
             #expect(waitUntil(.seconds(5)) { curl(node, "http://127.0.0.1/hello.txt", host: "app.example.com").output == "hello from web\n" })
 
             node.stopDaemon(signal: SIGKILL)

@@ -115,7 +115,7 @@ final class TestNode: @unchecked Sendable {
         daemon = process
         let answered = waitUntil(.seconds(15)) {
             guard process.isRunning else { return false }
-            return (try? client.call(.daemonInfo)) != nil
+            return (try? client.call(ControlCalls.DaemonInfo.self)) != nil
         }
         guard answered else { throw TestFailure("ployzd did not answer on \(socketPath): \(lastDaemonLog())") }
     }

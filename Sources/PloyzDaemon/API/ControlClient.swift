@@ -30,25 +30,18 @@ public struct ControlClient: Sendable {
         public var description: String { "ployzd sent a response ployzctl cannot read: \(reason)" }
     }
 
-    /// Sends one request and returns its result, throwing the daemon's `ControlError` when it refused.
-    public func call(_ request: ControlRequest) throws -> ControlResult {
+    /// Calls one method and returns its response; throws the daemon's `ControlError` when it
+    /// refused, `BadResponse` when the answer does not decode as `C.Response`.
+    public func call<C: ControlCall>(_ call: C.Type, _ request: C.Request) throws -> C.Response {
         let fd = try connectSocket()
         defer { close(fd) }
-        var line = try JSONEncoder.ployz.encode(request)
-        line.append(0x0a)
-        try writeAll(fd, line)
-        let reply = try readLine(fd)
-        let response: ControlResponse
-        do { response = try JSONDecoder.ployz.decode(ControlResponse.self, from: reply) } catch {
-            throw BadResponse(reason: "\(error)")
-        }
-        if let error = response.error { throw error }
-        guard let result = response.result else { throw BadResponse(reason: "neither result nor error") }
-        return result
+        try writeAll(fd, try ControlWire.requestLine(call, request))
+        return try ControlWire.decodeResponse(call, try readLine(fd))
     }
 
-    public func call(_ method: ControlMethod, _ params: ControlParams = ControlParams()) throws -> ControlResult {
-        try call(ControlRequest(method, params))
+    /// Calls a method that takes no parameters.
+    public func call<C: ControlCall>(_ call: C.Type) throws -> C.Response where C.Request == ControlCalls.Empty {
+        try self.call(call, ControlCalls.Empty())
     }
 
     private func connectSocket() throws -> Int32 {

@@ -4,10 +4,11 @@ import PloyzModel
 import PloyzStore
 import WireGuard
 
-/// A join step failed; the message names the step and why.
+/// A join step failed; the message names the step and why, the code what the caller can decide on.
 struct JoinFailure: Error, CustomStringConvertible {
     let step: String
     let reason: String
+    var code: ControlError.Code = .failed
     var description: String { "\(step): \(reason)" }
 }
 
@@ -71,7 +72,9 @@ extension MeshController {
                     lease = taken
                     if waited > .seconds(1) { steps.append("waited \(Int(waited.components.seconds)) s for other joins") }
                 } catch {
-                    throw JoinFailure(step: "store reached", reason: "waiting for other joins: \(PhaseRunner.oneLine(error))")
+                    var code = ControlError.Code.failed
+                    if case StoreError.leaseBusy = error { code = .busy }
+                    throw JoinFailure(step: "store reached", reason: "waiting for other joins: \(PhaseRunner.oneLine(error))", code: code)
                 }
                 try await redeem(claims, store: store.store)
             } catch {
@@ -167,6 +170,7 @@ extension MeshController {
     private func verifyToken(_ token: String) throws -> InviteClaims {
         let claims: InviteClaims
         do { claims = try InviteToken.decode(token) } catch {
+            if case .expired = error { throw ControlError(.inviteExpired, "verifying token: \(error)") }
             throw ControlError(.usage, "verifying token: \(error)")
         }
         for name in networks.names() {
@@ -201,7 +205,8 @@ extension MeshController {
         }
         // A used token's provisional key is no longer a peer of any member (the newcomer rotated
         // away from it), so a reused token ends here as well as an unreachable issuer.
-        throw JoinFailure(step: "tunnel up", reason: "no answer from the issuer through any of its endpoints (\(claims.issuerEndpoints.joined(separator: ", "))): the token was already used or revoked, or the issuer is unreachable from this node")
+        throw JoinFailure(step: "tunnel up", reason: "no answer from the issuer through any of its endpoints (\(claims.issuerEndpoints.joined(separator: ", "))): the token was already used or revoked, or the issuer is unreachable from this node",
+                          code: .inviteUnanswered)
     }
 
     /// Marks the invite consumed with compare-and-set, so a token works once.
@@ -213,11 +218,15 @@ extension MeshController {
         } catch {
             throw JoinFailure(step: step, reason: PhaseRunner.oneLine(error))
         }
-        guard let current else { throw JoinFailure(step: step, reason: "invite \(claims.inviteID) is unknown to the network (revoked or never issued)") }
+        guard let current else {
+            throw JoinFailure(step: step, reason: "invite \(claims.inviteID) is unknown to the network (revoked or never issued)", code: .inviteRevoked)
+        }
         var invite = current.record
-        if invite.consumedBy != nil { throw JoinFailure(step: step, reason: "the token was already used; ask a member for a new one with `ployzctl mesh invite`") }
-        if invite.revoked { throw JoinFailure(step: step, reason: "the invite was revoked") }
-        if invite.expiresAt <= Date() { throw JoinFailure(step: step, reason: "the invite expired at \(invite.expiresAt.formatted(.iso8601))") }
+        if invite.consumedBy != nil { throw JoinFailure(step: step, reason: Self.inviteUsed, code: .inviteUsed) }
+        if invite.revoked { throw JoinFailure(step: step, reason: "the invite was revoked", code: .inviteRevoked) }
+        if invite.expiresAt <= Date() {
+            throw JoinFailure(step: step, reason: "the invite expired at \(invite.expiresAt.formatted(.iso8601))", code: .inviteExpired)
+        }
         invite.consumedBy = claims.inviteID
         let redeemed = invite
         do {
@@ -225,11 +234,13 @@ extension MeshController {
                 try await store.update(redeemed, in: .invites, key: claims.inviteID, revision: current.revision)
             }
         } catch NATSError.wrongLastRevision {
-            throw JoinFailure(step: step, reason: "the token was already used; ask a member for a new one with `ployzctl mesh invite`")
+            throw JoinFailure(step: step, reason: Self.inviteUsed, code: .inviteUsed)
         } catch {
             throw JoinFailure(step: step, reason: PhaseRunner.oneLine(error))
         }
     }
+
+    private static let inviteUsed = "the token was already used; ask a member for a new one with `ployzctl mesh invite`"
 
     /// The issuer as the newcomer's first WireGuard peer, at `endpoint`.
     static func issuerPeer(_ claims: InviteClaims, endpoint: String) -> WireGuardPeerUpdate {
@@ -306,12 +317,7 @@ extension MeshController {
 
     private func joinError(_ error: Error) -> ControlError {
         if let error = error as? ControlError { return error }
-        if let failure = error as? JoinFailure {
-            // Refusals of the token are usage errors (exit 2); a tunnel that never answers is
-            // reported the same way because a used token looks exactly like that.
-            let refused = failure.step == "redeeming invite" || failure.reason.contains("already used")
-            return ControlError(refused ? .usage : .failed, failure.description)
-        }
+        if let failure = error as? JoinFailure { return ControlError(failure.code, failure.description) }
         return ControlError(.failed, PhaseRunner.oneLine(error))
     }
 }

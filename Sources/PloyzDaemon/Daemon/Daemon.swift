@@ -69,8 +69,9 @@ public enum Daemon {
         // Not cancelled on shutdown: a cancelled resume would roll back (stop) what it started,
         // and shutdown must leave the data plane alone. Exiting simply abandons it.
         Task { await controller.resume() }
+        let router = ControlRouter.daemon(controller)
         await server.serve { line in
-            await ControlCodec.response(to: line) { request in await controller.handle(request) }
+            ByteBuffer(bytes: await router.respond(to: Data(line.readableBytesView)))
         }
         try? await group.shutdownGracefully()
         logger.info("ployzd stopped")

@@ -6,6 +6,11 @@ extension MeshController {
     /// A handshake older than this means the peer is not reachable (WireGuard's rekey window).
     static let handshakeWindow: TimeInterval = 180
 
+    /// `daemon.info`: this daemon's version, pid and API version, and the active network.
+    public func info() -> DaemonInfo {
+        DaemonInfo(version: Daemon.version, pid: getpid(), activeNetwork: networks.activeName())
+    }
+
     /// `mesh list`: every network of this node, sorted by name.
     public func list() -> [NetworkSummary] {
         let active = networks.activeName()

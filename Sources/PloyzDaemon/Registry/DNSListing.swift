@@ -18,8 +18,8 @@ extension DNSRData {
 
 extension MeshController {
     /// What the DNS sidecar serves: the zone built from the store the way `ployz-dns` builds it.
-    func dnsRecords(_ registry: Registry) async throws -> [DNSRecordSummary] {
-        let snapshot = try await registry.snapshot()
+    func dnsRecords() async throws -> [DNSRecordSummary] {
+        let snapshot = try await registry().snapshot()
         let zone = Zone.build(from: snapshot, ttl: UInt32(config.dnsTTL))
         return zone.allRecords.map {
             DNSRecordSummary(name: $0.name.description, type: $0.type.description, value: $0.data.presentation, ttl: Int($0.ttl))
