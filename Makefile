@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 
-.PHONY: deps build test demo demo-down install uninstall bench-nats bench-mesh bench-gateway bench-dns clean
+.PHONY: deps build test demo demo-down install uninstall bench-nats bench-mesh bench-gateway bench-dns bench-deploy clean
 
 # make install: where the binaries go; DESTDIR stages a package's tree.
 PREFIX ?= /usr/local
@@ -58,6 +58,9 @@ bench-gateway:
 
 bench-dns:
 	@scripts/bench-dns.sh
+
+bench-deploy:
+	@scripts/bench-deploy.sh
 
 clean:
 	rm -rf .build

@@ -75,11 +75,11 @@ let package = Package(
         ], swiftSettings: settings),
         // The daemon: API server, mesh phases, convergence, sidecar supervision.
         .target(name: "PloyzDaemon", dependencies: [
-            "PloyzStore", "PloyzModel", "WireGuard", "NATSClient", "PloyzDNS", "PloyzGateway", logging,
+            "PloyzStore", "PloyzModel", "WireGuard", "NATSClient", "PloyzDNS", "PloyzGateway", "PloyzRuntime", logging,
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ] + nio, swiftSettings: settings),
 
-        .executableTarget(name: "ployzctl", dependencies: ["PloyzDaemon", "PloyzModel", argumentParser], swiftSettings: settings),
+        .executableTarget(name: "ployzctl", dependencies: ["PloyzDaemon", "PloyzModel", "PloyzCompose", argumentParser], swiftSettings: settings),
         .executableTarget(name: "ployzd", dependencies: ["PloyzDaemon", "PloyzModel", argumentParser, logging], swiftSettings: settings),
         .executableTarget(name: "ployz-gateway", dependencies: ["PloyzGateway", "PloyzStore", argumentParser, logging], swiftSettings: settings),
         .executableTarget(name: "ployz-dns", dependencies: ["PloyzDNS", "PloyzStore", argumentParser, logging], swiftSettings: settings),
@@ -101,6 +101,6 @@ let package = Package(
         ], swiftSettings: settings),
         .testTarget(name: "PloyzDNSTests", dependencies: ["PloyzDNS", "PloyzTestSupport"] + nio, swiftSettings: settings),
         .testTarget(name: "PloyzRuntimeTests", dependencies: ["PloyzRuntime", "PloyzModel", "PloyzTestSupport"], swiftSettings: settings),
-        .testTarget(name: "PloyzDaemonTests", dependencies: ["PloyzDaemon", "PloyzModel", "NATSClient"], swiftSettings: settings),
+        .testTarget(name: "PloyzDaemonTests", dependencies: ["PloyzDaemon", "PloyzModel", "NATSClient", "PloyzRuntime", "PloyzTestSupport"], swiftSettings: settings),
     ]
 )

@@ -44,7 +44,7 @@ trap cleanup EXIT
 # The demo's LAN and node setup, with this run's names, folders and release binaries.
 bench_lan=$lan
 source scripts/demo.sh
-state=$dir lan=$bench_lan nodes=6
+state=$dir lan=$bench_lan nodes=6 with_docker=0
 bin_dir() { echo "$bin"; }
 node_ns() { echo "pzcn$tag-$1"; }
 make_lan

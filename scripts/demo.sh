@@ -3,6 +3,8 @@
 #   scripts/demo.sh up     start the demo (PLOYZ_DEMO_NODES nodes, default 3): node 1 runs `mesh init`,
 #                          every other node joins with a token from `mesh invite`; prints mesh status
 #   scripts/demo.sh down   stop every process the demo started and delete its namespaces and files
+# Each node also runs its own dockerd (Debian's docker.io) in its namespace, so workloads deploy
+# across the mesh: a two-replica web service from examples/web/compose.yaml, deployed from node 1.
 # The nodes share a LAN: macvlan links on one parent in the namespace ployz-demo-lan, addresses
 # 192.168.77.11, .12, ... (inside the namespaces only; nothing on the host's own network changes).
 set -euo pipefail
@@ -44,7 +46,9 @@ data_dir = "$dir/data"
 runtime_dir = "$dir/run"
 log_level = "info"
 machine_name = "node$i"
+docker_socket = "$dir/docker.sock"
 TOML
+  if [ "${with_docker:-1}" = 1 ]; then start_dockerd "$i"; fi
   scripts/netns-node.sh "$ns" "$dir" setsid "$(bin_dir)/ployzd" --config "$dir/config.toml" \
     > "$dir/ployzd.log" 2>&1 < /dev/null &
   for _ in $(seq 1 100); do
@@ -53,6 +57,39 @@ TOML
   done
   tail -5 "$dir/ployzd.log" >&2
   die "node $i: ployzd did not start (log: $dir/ployzd.log)"
+}
+
+# A private dockerd in the node's namespace (nsenter, not `ip netns exec`, which remounts /sys and
+# hides the cgroup mounts dockerd needs); no iptables, no default bridge: Ployz makes the network.
+start_dockerd() {
+  local i=$1 dir
+  dir=$(node_dir "$i")
+  mkdir -p "$dir/docker" "$dir/docker-exec"
+  rm -f "$dir/docker.pid"
+  nsenter --net="/var/run/netns/$(node_ns "$i")" setsid dockerd --data-root "$dir/docker" --exec-root "$dir/docker-exec" \
+    -H "unix://$dir/docker.sock" --pidfile "$dir/docker.pid" --iptables=false --ip6tables=false --bridge=none \
+    --live-restore > "$dir/dockerd.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 300); do
+    curl -s -m 1 --unix-socket "$dir/docker.sock" http://docker/_ping 2>/dev/null | grep -q OK && return 0
+    sleep 0.1
+  done
+  tail -5 "$dir/dockerd.log" >&2
+  die "node $i: dockerd did not start (log: $dir/dockerd.log)"
+}
+
+# The demo image: a root filesystem of Debian's busybox-static (sh, httpd, wget), imported into
+# every node's dockerd as ployz-demo:1 (no registry is needed).
+import_image() {
+  local rootfs=$state/rootfs i
+  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/www" "$rootfs/etc"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for tool in sh httpd wget hostname echo cat mkdir sleep; do ln -sf busybox "$rootfs/bin/$tool"; done
+  tar -C "$rootfs" -cf "$state/rootfs.tar" .
+  for i in $(seq 1 "$nodes"); do
+    curl -s -m 60 --unix-socket "$(node_dir "$i")/docker.sock" -X POST -H 'Content-Type: application/x-tar' \
+      --data-binary "@$state/rootfs.tar" "http://docker/images/create?fromSrc=-&repo=ployz-demo&tag=1" > /dev/null \
+      || die "node $i: importing the demo image failed"
+  done
 }
 
 up() {
@@ -75,40 +112,33 @@ up() {
   echo "== ployzctl mesh ready (each node)"
   for i in $(seq 1 "$nodes"); do ctl "$i" mesh ready >/dev/null && echo "node $i: ready" || echo "node $i: NOT ready"; done
   echo
-  [ "$nodes" -ge 2 ] && showcase
+  if [ "$nodes" -ge 3 ]; then showcase; fi
   echo "The demo keeps running. Try, as root:"
   echo "  $(bin_dir)/ployzctl --socket $(node_socket 1) mesh status demo"
   echo "  ip netns exec $(node_ns 1) ip addr show wg0"
   echo "Remove it with: make demo-down (or scripts/demo.sh down)"
 }
 
-# A web server on the last node, published through it, reached through node 1's gateway and named
-# by node 1's DNS: the store, the overlay, the gateway and DNS working together.
+# A two-replica web service deployed from node 1 onto nodes 2 and 3 (examples/web/compose.yaml),
+# named by node 1's DNS and reached through node 1's gateway: workloads, store, overlay, gateway
+# and DNS working together.
 showcase() {
-  local web=$nodes dir address overlay answer
-  dir=$(node_dir "$web")
-  address=$(ctl "$web" mesh status demo | awk '/^subnet/ { print $4 }')
+  local overlay
   overlay=$(ctl 1 mesh status demo | awk '/^overlay/ { print $2 }')
-  mkdir -p "$dir/site"
-  echo "hello from node$web" > "$dir/site/index.html"
-  ip netns exec "$(node_ns "$web")" setsid python3 -m http.server --bind "$address" --directory "$dir/site" 8080 \
-    > "$dir/web.log" 2>&1 < /dev/null &
-  echo "{\"pid\": $!}" > "$dir/run/demo-web.json"
-  echo "== a web server on node $web ($address:8080), published through node $web"
-  ctl "$web" route set web --host web.demo.test --port 8080
-  ctl "$web" instance set web "$address" --id web-node$web
+  import_image
+  echo "== ployzctl deploy -f examples/web/compose.yaml (node 1)"
+  ctl 1 deploy -f examples/web/compose.yaml
   echo
-  echo "== curl -H 'Host: web.demo.test' http://127.0.0.1/ (on node 1: its gateway, over the overlay to node $web)"
-  answer=""
-  for _ in $(seq 1 100); do
-    answer=$(ip netns exec "$(node_ns 1)" curl -s -m 2 -H 'Host: web.demo.test' http://127.0.0.1/ || true)
-    [ "$answer" = "hello from node$web" ] && break
-    sleep 0.2
-  done
-  echo "${answer:-no answer}"
+  echo "== ployzctl service status web (node 1)"
+  ctl 1 service status web
   echo
   echo "== dig web.default.ployz.internal (on node 1, its DNS at $overlay)"
-  ip netns exec "$(node_ns 1)" dig +short +time=2 +tries=3 @"$overlay" web.default.ployz.internal A || echo "no answer"
+  ip netns exec "$(node_ns 1)" dig +short +time=2 +tries=3 @"$overlay" web.default.ployz.internal A | sort || echo "no answer"
+  echo
+  echo "== curl -H 'Host: web.demo.test' http://127.0.0.1/ (on node 1: its gateway, over the overlay to nodes 2 and 3), four times"
+  for _ in 1 2 3 4; do
+    ip netns exec "$(node_ns 1)" curl -s -m 2 -H 'Host: web.demo.test' http://127.0.0.1/ || echo "no answer"
+  done
   echo
 }
 
@@ -118,12 +148,27 @@ down() {
   for dir in "$state"/node*; do
     [ -d "$dir" ] || continue
     pkill -f -- "--config $dir/config.toml" 2>/dev/null || true
+    # Containers first (their dockerd stops them), then the dockerd itself.
+    if [ -S "$dir/docker.sock" ]; then
+      for id in $(curl -s -m 5 --unix-socket "$dir/docker.sock" "http://docker/containers/json?all=1" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
+        curl -s -m 20 --unix-socket "$dir/docker.sock" -X DELETE "http://docker/containers/$id?force=1" > /dev/null || true
+      done
+    fi
+    [ -f "$dir/docker.pid" ] && kill "$(cat "$dir/docker.pid")" 2>/dev/null || true
     for pidfile in $(find "$dir/run" -name '*.json' 2>/dev/null); do
       pid=$(sed -n 's/.*"pid" *: *\([0-9]*\).*/\1/p' "$pidfile")
       [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
     done
   done
   sleep 0.5
+  for dir in "$state"/node*; do
+    [ -f "$dir/docker.pid" ] || continue
+    pid=$(cat "$dir/docker.pid")
+    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  # Anything dockerd left mounted under the demo's folder (overlay layers, netns files).
+  awk -v s="$state" '$2 ~ "^"s { print $2 }' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   for ns in $(ip netns list | awk '/^ployz-demo/ {print $1}'); do ip netns del "$ns"; done
   rm -rf "$state"
   echo "demo removed"

@@ -15,23 +15,7 @@ public struct ComposeProject: Sendable, Equatable {
     /// service (another namespace or name) already serves in `existing`; nil when none does.
     /// Redeploying a service over its own routes is no conflict.
     public func routeConflicts(with existing: [ServiceRecord]) -> String? {
-        var owners: [RouteKey: ServiceRecord] = [:]
-        for record in existing {
-            for route in record.routes {
-                for host in route.hostnames { owners[RouteKey(host: host, path: route.pathPrefix)] = record }
-            }
-        }
-        for spec in services {
-            for route in spec.routes {
-                for host in route.hostnames {
-                    let key = RouteKey(host: host, path: route.pathPrefix)
-                    guard let owner = owners[key], owner.namespace != namespace || owner.name != spec.name else { continue }
-                    return "route \(key) of service \(namespace).\(spec.name) is already served by service "
-                        + "\(owner.namespace).\(owner.name); remove it there first, or pick another host or path"
-                }
-            }
-        }
-        return nil
+        services.lazy.compactMap { $0.routeConflict(with: existing) }.first
     }
 }
 

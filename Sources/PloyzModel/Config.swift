@@ -65,6 +65,8 @@ public struct PloyzConfig: Sendable, Equatable {
     /// `public_ip` is unset; unset asks none.
     public var stunServer: String?
     public var logLevel = LogLevel.info
+    /// The Docker Engine API's unix socket; workloads run there.
+    public var dockerSocket = "/var/run/docker.sock"
 
     public init() {}
 
@@ -165,6 +167,7 @@ extension PloyzConfig {
             }
             c.stunServer = text
         },
+        Field(key: "docker_socket") { c, raw throws(FieldError) in c.dockerSocket = try raw.absolutePath() },
         Field(key: "log_level") { c, raw throws(FieldError) in
             let text = try raw.string()
             guard let level = LogLevel(rawValue: text.lowercased()) else {

@@ -71,3 +71,22 @@ extension ClusterSnapshot {
         address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
 }
+
+extension WorkloadSpec {
+    /// The first of this spec's routes whose hostname and path prefix another service already
+    /// serves, as a one-line reason, or nil. One (host, path) has one owner.
+    public func routeConflict(with services: [ServiceRecord]) -> String? {
+        for route in routes {
+            for host in route.hostnames.map({ $0.lowercased() }) {
+                let owner = services.first { other in
+                    (other.namespace, other.name) != (namespace, name)
+                        && other.routes.contains { $0.pathPrefix == route.pathPrefix && $0.hostnames.contains { $0.lowercased() == host } }
+                }
+                if let owner {
+                    return "\(namespace)/\(name): route \(host)\(route.pathPrefix) is served by \(owner.namespace)/\(owner.name) already; remove it there first (`ployzctl route rm \(owner.name) -n \(owner.namespace) --host \(host)`) or choose another host or path"
+                }
+            }
+        }
+        return nil
+    }
+}

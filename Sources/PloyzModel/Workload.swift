@@ -186,6 +186,8 @@ public enum WorkloadLabels {
     public static let slot = "ployz.slot"
     public static let revision = "ployz.revision"
     public static let instance = "ployz.instance"
+    /// The service's stop_grace_period in seconds, for stopping it after its service is gone.
+    public static let stopGrace = "ployz.stop-grace"
 
     /// The instance id of a slot's container: unique per namespace, service, slot and revision,
     /// so a rollout's new instance never overwrites the old one's record.
@@ -196,5 +198,23 @@ public enum WorkloadLabels {
     /// The container's name in Docker.
     public static func containerName(network: String, instanceID: String) -> String {
         "ployz-\(network)-" + instanceID.replacingOccurrences(of: ".", with: "-")
+    }
+}
+
+/// A machine's sign of life (bucket `heartbeats`, key = machine id), rewritten every few seconds;
+/// the bucket drops it 15 s after the last write, so a machine without one is taken for dead.
+public struct MachineHeartbeat: Codable, Sendable, Equatable {
+    public var machine: String
+    public var at: Date
+    /// The container engine this machine runs workloads with (e.g. "docker 26.1.5"), or nil.
+    public var runtime: String?
+    /// Why it cannot run workloads, when `runtime` is nil (e.g. "Docker is not running at /var/run/docker.sock").
+    public var runtimeProblem: String?
+
+    public init(machine: String, at: Date = Date(), runtime: String?, runtimeProblem: String? = nil) {
+        self.machine = machine
+        self.at = at.roundedToMilliseconds
+        self.runtime = runtime
+        self.runtimeProblem = runtimeProblem
     }
 }

@@ -12,11 +12,11 @@ extension DockerEngine {
 
     public func logs(id: String, tail: Int?, since: Date?, follow: Bool) -> AsyncThrowingStream<LogLine, Error> {
         var query = [("stdout", "true"), ("stderr", "true"), ("follow", follow ? "true" : "false"),
-                     ("tail", tail.map(String.init) ?? "all")]
+                     ("tail", tail.map(String.init) ?? "all"), ("timestamps", "true")]
         if let since { query.append(("since", String(format: "%.9f", since.timeIntervalSince1970))) }
         // Ployz creates containers without a TTY, so the stream is always multiplexed.
         return stream(path: "/containers/\(id)/logs", query: query, notFound: .containerNotFound(id), operation: "logs of \(id)",
-                      decoder: LogDemultiplexer())
+                      decoder: LogDemultiplexer(timestamps: true))
     }
 
     /// Streams a response body through `decoder` until it ends, the consumer drops the stream,

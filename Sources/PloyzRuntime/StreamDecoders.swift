@@ -30,8 +30,14 @@ struct EventDecoder: StreamDecoder {
 /// that many bytes. Frames split lines anywhere, and chunks split frames anywhere, so both are
 /// buffered: bytes go in as they arrive, whole lines come out.
 struct LogDemultiplexer: StreamDecoder {
+    /// Lines start with Docker's timestamp (`timestamps=true`), taken into `LogLine.time`.
+    let timestamps: Bool
     private var pending: [UInt8] = []
     private var partialLine: [LogLine.Stream: [UInt8]] = [:]
+
+    init(timestamps: Bool = false) {
+        self.timestamps = timestamps
+    }
 
     /// The lines completed by `bytes`.
     mutating func feed(_ bytes: some Sequence<UInt8>) -> [LogLine] {
@@ -55,8 +61,13 @@ struct LogDemultiplexer: StreamDecoder {
         defer { partialLine = [:] }
         return [LogLine.Stream.stdout, .stderr].compactMap { stream in
             guard let rest = partialLine[stream], !rest.isEmpty else { return nil }
-            return LogLine(stream: stream, text: String(decoding: rest, as: UTF8.self))
+            return line(stream, rest)
         }
+    }
+
+    private func line(_ stream: LogLine.Stream, _ bytes: [UInt8]) -> LogLine {
+        let text = String(decoding: bytes, as: UTF8.self)
+        return timestamps ? LogLine.timestamped(stream: stream, text) : LogLine(stream: stream, text: text)
     }
 
     private mutating func split(_ payload: ArraySlice<UInt8>, stream: LogLine.Stream) -> [LogLine] {
@@ -65,7 +76,7 @@ struct LogDemultiplexer: StreamDecoder {
         for byte in payload {
             if byte == UInt8(ascii: "\n") {
                 if buffer.last == UInt8(ascii: "\r") { buffer.removeLast() }
-                lines.append(LogLine(stream: stream, text: String(decoding: buffer, as: UTF8.self)))
+                lines.append(line(stream, buffer))
                 buffer.removeAll(keepingCapacity: true)
             } else {
                 buffer.append(byte)

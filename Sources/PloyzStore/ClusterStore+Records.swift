@@ -92,3 +92,34 @@ public struct SubnetClaim: Codable, Sendable, Equatable {
         self.machine = machine
     }
 }
+
+/// Workloads: desired state (`workloads`) and signs of life (`heartbeats`).
+extension ClusterStore {
+    public func workloads() async throws -> [WorkloadRecord] {
+        try await all(WorkloadRecord.self, in: .workloads).values.sorted { $0.key < $1.key }
+    }
+
+    public func workload(namespace: String, name: String) async throws -> Versioned<WorkloadRecord>? {
+        try await get(WorkloadRecord.self, in: .workloads, key: StoreKeys.service(namespace: namespace, name: name))
+    }
+
+    /// Writes a workload with compare-and-set: `revision` nil creates it (fails when it exists).
+    @discardableResult
+    public func saveWorkload(_ record: WorkloadRecord, revision: UInt64?) async throws -> UInt64 {
+        if let revision { return try await update(record, in: .workloads, key: record.key, revision: revision) }
+        return try await create(record, in: .workloads, key: record.key)
+    }
+
+    public func deleteWorkload(namespace: String, name: String) async throws {
+        try await delete(in: .workloads, key: StoreKeys.service(namespace: namespace, name: name))
+    }
+
+    public func putHeartbeat(_ heartbeat: MachineHeartbeat) async throws {
+        try await put(heartbeat, in: .heartbeats, key: heartbeat.machine)
+    }
+
+    /// The machines alive now (their heartbeat has not expired), by machine id.
+    public func heartbeats() async throws -> [String: MachineHeartbeat] {
+        try await all(MachineHeartbeat.self, in: .heartbeats)
+    }
+}

@@ -7,7 +7,7 @@ struct Ployzctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ployzctl",
         abstract: "Drive ployzd: create, start, join and inspect WireGuard mesh networks.",
-        subcommands: [Mesh.self, Service.self, Instance.self, Route.self, Cert.self, DNS.self])
+        subcommands: [Mesh.self, Deploy.self, Service.self, Instance.self, Route.self, Cert.self, DNS.self])
 }
 
 /// Options every command takes.

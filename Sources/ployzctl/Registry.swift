@@ -29,11 +29,11 @@ private extension Array where Element == String {
 
 struct Service: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Publish services by hand: the records workloads publish, so the gateway and DNS serve them.",
-        subcommands: [Set.self, List.self, Remove.self])
+        abstract: "Services: those `deploy` runs, and those published by hand for backends outside the mesh.",
+        subcommands: [List.self, Status.self, Logs.self, Remove.self, Set.self])
 
     struct Set: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "set", abstract: "Create or update a service and its ports.")
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Publish a service by hand, or update its ports.")
         @Argument(help: "Service name (a-z, 0-9, '-').") var name: String
         @Option(name: .customLong("port"), help: ArgumentHelp("A port, NAME:PORT[/tcp|udp]; repeatable.", valueName: "port"))
         var ports: [String] = []
@@ -60,19 +60,19 @@ struct Service: ParsableCommand {
 
         func run() throws {
             let services = try withDaemon { try global.client.call(ControlCalls.ServiceList.self).services }
-            try global.emit(services) { ControlFormat.services(services) }
+            try global.emit(services) { ControlFormat.serviceSummaries(services) }
         }
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a service.")
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a service; a deployed one's instances are stopped everywhere.")
         @Argument(help: "Service name.") var name: String
         @OptionGroup var ns: NamespaceOption
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            _ = try withDaemon { try global.client.call(ControlCalls.ServiceRemove.self, .init(namespace: ns.namespace, name: name)) }
-            if !global.json { print("service \(ns.namespace)/\(name) removed") }
+            let result = try withDaemon { try global.client.call(ControlCalls.ServiceRemove.self, .init(namespace: ns.namespace, name: name)) }
+            try global.emit(result) { result.message }
         }
     }
 }

@@ -140,15 +140,17 @@ import Testing
     @Test func example() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/web/compose.yaml")
         let project = try ComposeFile.parse(String(contentsOf: path, encoding: .utf8), file: "compose.yaml", namespace: nil)
-        #expect(project.namespace == "demo")
+        #expect(project.namespace == "default")
         #expect(project.services == [WorkloadSpec(
-            namespace: "demo", name: "web",
+            namespace: "default", name: "web",
             template: ContainerTemplate(
-                image: "ployz-test:1", command: ["httpd", "-f", "-p", "8080", "-h", "/www"],
+                image: "ployz-demo:1",
+                command: ["sh", "-c", "mkdir -p /www && echo \"hello from $(hostname)\" > /www/index.html && exec httpd -f -p 8080 -h /www"],
                 healthcheck: HealthCheck(test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"],
-                                         interval: 2, timeout: 1, retries: 3)),
+                                         interval: 1, timeout: 1, retries: 3)),
             mode: .replicated(2),
             ports: [ServicePort(name: "8080", port: 8080)],
-            routes: [HTTPRoute(hostnames: ["web.demo.test"], port: 8080)])])
+            routes: [HTTPRoute(hostnames: ["web.demo.test"], port: 8080)],
+            placement: .machines(["node2", "node3"]))])
     }
 }

@@ -11,10 +11,10 @@ import Testing
 
     @Test func otherServiceOwnsTheRoute() {
         let existing = [ServiceRecord(namespace: "blog", name: "web", routes: [HTTPRoute(hostnames: ["WWW.shop.test"], port: 8080)])]
-        #expect(project.routeConflicts(with: existing)
-            == "route www.shop.test/ of service shop.web is already served by service blog.web; remove it there first, or pick another host or path")
+        let message = project.routeConflicts(with: existing)
+        #expect(message?.hasPrefix("shop/web: route www.shop.test/ is served by blog/web already") == true, "\(String(describing: message))")
         let sameNamespace = [ServiceRecord(namespace: "shop", name: "old", routes: [HTTPRoute(hostnames: ["shop.test"], port: 80)])]
-        #expect(project.routeConflicts(with: sameNamespace)?.contains("already served by service shop.old") == true)
+        #expect(project.routeConflicts(with: sameNamespace)?.contains("is served by shop/old already") == true)
     }
 
     @Test func noConflict() {

@@ -181,6 +181,8 @@ struct DockerEngineTests {
         // Docker keeps the order within a stream, not across them.
         #expect(lines.filter { $0.stream == .stdout }.map(\.text) == ["out-1", "out-2", "out-3"])
         #expect(lines.filter { $0.stream == .stderr }.map(\.text) == ["err-1", "err-2"])
+        // Each line carries the time Docker received it.
+        #expect(lines.allSatisfy { line in line.time.map { abs($0.timeIntervalSinceNow) < 120 } == true }, "\(lines)")
         let tail = try await withTimeout(20, "logs tail") {
             var lines: [LogLine] = []
             for try await line in engine.logs(id: id, tail: 1, since: nil, follow: false) { lines.append(line) }

@@ -140,6 +140,17 @@ struct LogDemultiplexerTests {
         }
     }
 
+    @Test func timestampsBecomeTheLinesTime() throws {
+        var demultiplexer = LogDemultiplexer(timestamps: true)
+        let lines = demultiplexer.feed(Self.frame(1, "2026-12-07T23:59:58.250000000Z hello world\nno-time-here\n"))
+        #expect(lines.map(\.text) == ["hello world", "no-time-here"])
+        let time = try #require(lines.first?.time)
+        #expect(abs(time.timeIntervalSince1970 - 1_796_687_998.25) < 0.001, "\(time.timeIntervalSince1970)")
+        #expect(lines.last?.time == nil)
+        #expect(LogLine.parseTime("2026-12-07T23:59:58Z") != nil)
+        #expect(LogLine.parseTime("2026-12-07T23:59:58.x5Z") == nil)
+    }
+
     @Test func lineSplitterKeepsPartialLines() {
         var splitter = LineSplitter()
         #expect(splitter.feed(Array("{\"a\":1}\n{\"b\"".utf8)) == [Array("{\"a\":1}".utf8)])

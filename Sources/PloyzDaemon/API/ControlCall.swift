@@ -25,6 +25,10 @@ public enum ControlMethod: String, Codable, Sendable, CaseIterable {
     case certList = "cert.ls"
     case certRemove = "cert.rm"
     case dnsList = "dns.ls"
+    case deploy = "deploy"
+    case deployStatus = "deploy.status"
+    case serviceStatus = "service.status"
+    case serviceLogs = "service.logs"
 }
 
 /// One method of the control API: its wire name and what it takes and returns. Each method is a
@@ -43,5 +47,15 @@ public enum ControlCalls {
     /// The payload of a request or response that has no fields.
     public struct Empty: Codable, Sendable, Equatable {
         public init() {}
+    }
+
+    /// A request that names one service.
+    public struct ServiceName: Codable, Sendable, Equatable {
+        public var namespace: String
+        public var name: String
+        public init(namespace: String = "default", name: String) {
+            self.namespace = namespace
+            self.name = name
+        }
     }
 }

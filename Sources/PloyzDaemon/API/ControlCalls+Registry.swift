@@ -13,27 +13,24 @@ extension ControlCalls {
         public static let method = ControlMethod.serviceSet
     }
 
-    /// `service ls`.
+    /// `service ls`: deployed services and those published by hand.
     public enum ServiceList: ControlCall {
         public typealias Request = Empty
         public struct Response: Codable, Sendable, Equatable {
-            public var services: [ServiceRecord]
-            public init(services: [ServiceRecord]) { self.services = services }
+            public var services: [ServiceSummary]
+            public init(services: [ServiceSummary]) { self.services = services }
         }
         public static let method = ControlMethod.serviceList
     }
 
     /// `service rm NAME`.
     public enum ServiceRemove: ControlCall {
-        public struct Request: Codable, Sendable, Equatable {
-            public var namespace: String
-            public var name: String
-            public init(namespace: String = "default", name: String) {
-                self.namespace = namespace
-                self.name = name
-            }
+        public typealias Request = ServiceName
+        public struct Response: Codable, Sendable, Equatable {
+            /// What was done, e.g. that its instances are stopped.
+            public var message: String
+            public init(message: String) { self.message = message }
         }
-        public typealias Response = Empty
         public static let method = ControlMethod.serviceRemove
     }
 

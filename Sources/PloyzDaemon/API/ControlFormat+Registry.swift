@@ -2,15 +2,6 @@ import Foundation
 import PloyzModel
 
 extension ControlFormat {
-    public static func services(_ services: [ServiceRecord]) -> String {
-        guard !services.isEmpty else { return "no services; publish one with `ployzctl service set NAME --port http:8080`" }
-        return table(["NAMESPACE", "NAME", "PORTS", "ROUTES"], services.map { service in
-            [service.namespace, service.name,
-             service.ports.map { "\($0.name):\($0.port)/\($0.transport)" }.joined(separator: ",").orDash,
-             "\(service.routes.reduce(0) { $0 + $1.hostnames.count })"]
-        })
-    }
-
     public static func instances(_ instances: [InstanceRecord]) -> String {
         guard !instances.isEmpty else { return "no instances; publish one with `ployzctl instance set SERVICE ADDRESS`" }
         return table(["ID", "SERVICE", "ADDRESS", "MACHINE", "READY"], instances.map {

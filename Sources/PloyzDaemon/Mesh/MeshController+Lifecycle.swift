@@ -48,14 +48,14 @@ extension MeshController {
             guard let name = networks.activeName() ?? liveNetwork else {
                 throw ControlError(.usage, "no network is active; nothing to stop")
             }
-            if !force {
-                let workloads = await runningWorkloads(name)
-                if !workloads.isEmpty {
-                    throw ControlError(.conflict, "\(workloads.count) workload(s) still run on network \"\(name)\" (\(workloads.prefix(5).joined(separator: ", "))); stop them first or use `ployzctl mesh stop --force`")
-                }
+            let workloads = await runningWorkloads(name)
+            if !force && !workloads.isEmpty {
+                throw ControlError(.conflict, "\(workloads.count) workload(s) still run on network \"\(name)\" (\(workloads.prefix(5).joined(separator: ", "))); stop them first or use `ployzctl mesh stop --force`")
             }
+            await stopWorkloads()
+            let removed = force ? await workloadAgent?.removeAll() ?? [] : []
             await stopNetwork(name)
-            return "network \"\(name)\" stopped"
+            return removed.isEmpty ? "network \"\(name)\" stopped" : "stopped \(removed.count) workload(s); network \"\(name)\" stopped"
         }
     }
 
@@ -76,9 +76,8 @@ extension MeshController {
         }
     }
 
-    /// Running workloads (instance ids) of this machine on `name`, from the store's `instances`.
-    /// Nothing schedules workloads yet, so this is empty unless the store holds instances for this
-    /// machine; when the store cannot be asked, none are assumed (stop must stay possible).
+    /// Running workloads (instance ids) of this machine on `name`, from the store's `instances`;
+    /// when the store cannot be asked, none are assumed (stop must stay possible).
     func runningWorkloads(_ name: String) async -> [String] {
         guard let store, let record = try? networks.record(name) else { return [] }
         return (try? await withTimeout(.seconds(2), "store instances") { try await store.instances(onMachine: record.machineID) }) ?? []
@@ -199,6 +198,7 @@ extension MeshController {
         setPhase(.running, of: name)
         await startConvergence(record: record, interface: interface, own: own)
         startStoreMaintenance(name)
+        await startWorkloads(record: record)
     }
 
     /// Starts the loop that keeps WireGuard peers equal to the store's machines (replacing any old one).
@@ -216,6 +216,7 @@ extension MeshController {
     /// Undoes the start phases in reverse: unpublish, disconnect, sidecars, interface, `active`.
     func stopNetwork(_ name: String) async {
         setPhase(.stopping, of: name)
+        await releaseWorkloads()
         stopStoreMaintenance()
         await convergence?.stop()
         convergence = nil

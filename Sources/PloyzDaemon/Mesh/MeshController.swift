@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PloyzModel
+import PloyzRuntime
 import WireGuard
 
 /// Owns the node's networks and runs their lifecycle. Operations that change state (create,
@@ -31,6 +32,14 @@ public actor MeshController {
     var storeRoutePeers: [IPv6Address]?
     /// Consecutive maintenance rounds in which this node's server had a route to every member.
     var storeRoutedRounds = 0
+    /// This machine's share of the workloads, while a network runs.
+    var workloadAgent: WorkloadAgent?
+    /// The engine client the agent uses (`releaseWorkloads` shuts it down).
+    var workloadRuntime: DockerEngine?
+    /// Answers other daemons' requests for this machine (`NodeCommandServer`).
+    var nodeCommands: Task<Void, Never>?
+    /// Deploys this daemon took, by id, for `deploy.status`.
+    var deployments: [String: Deployment] = [:]
 
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []

@@ -7,6 +7,7 @@ extension ControlRouter {
         var router = ControlRouter()
         router.onMesh(controller)
         router.onRegistry(controller)
+        router.onWorkloads(controller)
         return router
     }
 
@@ -31,10 +32,9 @@ extension ControlRouter {
             let service = request.service
             return try await controller.registry().setService(namespace: service.namespace, name: service.name, ports: service.ports)
         }
-        on(ControlCalls.ServiceList.self) { _ in .init(services: try await controller.registry().services()) }
+        on(ControlCalls.ServiceList.self) { _ in .init(services: try await controller.serviceSummaries()) }
         on(ControlCalls.ServiceRemove.self) { request in
-            try await controller.registry().removeService(namespace: request.namespace, name: request.name)
-            return .init()
+            .init(message: try await controller.removeWorkloadService(namespace: request.namespace, name: request.name))
         }
         on(ControlCalls.InstanceSet.self) { try await controller.setInstance($0.instance) }
         on(ControlCalls.InstanceList.self) { _ in .init(instances: try await controller.registry().instances()) }
@@ -61,5 +61,21 @@ extension ControlRouter {
             return .init()
         }
         on(ControlCalls.DNSList.self) { _ in .init(dnsRecords: try await controller.dnsRecords()) }
+    }
+
+    private mutating func onWorkloads(_ controller: MeshController) {
+        on(ControlCalls.Deploy.self) { request in
+            let (id, lines) = try await controller.deploy(request.services)
+            return .init(deployment: id, lines: lines)
+        }
+        on(ControlCalls.DeployStatus.self) { request in
+            let (lines, done, error) = try await controller.deployProgress(id: request.deployment, offset: request.offset)
+            return .init(lines: lines, done: done, error: error)
+        }
+        on(ControlCalls.ServiceStatusCall.self) { try await controller.serviceStatus(namespace: $0.namespace, name: $0.name) }
+        on(ControlCalls.ServiceLogs.self) { request in
+            .init(lines: try await controller.serviceLogs(namespace: request.namespace, name: request.name, tail: request.tail,
+                                                          since: request.since))
+        }
     }
 }
