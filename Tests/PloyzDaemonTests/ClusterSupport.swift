@@ -25,8 +25,8 @@ final class TestLAN: @unchecked Sendable {
     /// A node on the LAN (not started). `deadFirst` gives it first a macvlan on a second veth
     /// parent that leads nowhere (192.168.66.0/24, which no other node can reach), so that its
     /// first advertised address drops every packet.
-    func addNode(deadFirst: Bool = false) throws -> TestNode {
-        let node = try TestNode(extraConfig: "machine_name = \"node-\(nextHost)\"")
+    func addNode(deadFirst: Bool = false, extraConfig: String = "") throws -> TestNode {
+        let node = try TestNode(extraConfig: "machine_name = \"node-\(nextHost)\"\n" + extraConfig)
         nodes.append(node)
         if deadFirst {
             let parent = "dp\(nextHost)"

@@ -106,7 +106,7 @@ struct DeploymentFollower {
             guard slot.revision == revision else { state.pending += 1; continue }
             let instance = mine.first { $0.workload?.slot == slot.index && $0.workload?.revision == revision }
             let machine = machineNames[slot.machine] ?? slot.machine
-            let label = "\(spec.name).\(slot.index + 1) on \(machine)"
+            let label = "\(spec.name).\(slot.index) on \(machine)"
             let line = Self.describe(instance)
             if seen[label] != line {
                 seen[label] = line
