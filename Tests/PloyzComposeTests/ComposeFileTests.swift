@@ -153,4 +153,18 @@ import Testing
             routes: [HTTPRoute(hostnames: ["web.demo.test"], port: 8080)],
             placement: .machines(["node2", "node3"]))])
     }
+
+    /// The README's example is a file `deploy` takes.
+    @Test func readmeExample() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        let start = try #require(text.range(of: "```yaml\n"))
+        let end = try #require(text.range(of: "```", range: start.upperBound..<text.endIndex))
+        let project = try ComposeFile.parse(String(text[start.upperBound..<end.lowerBound]), file: "README.md", namespace: nil)
+        let web = try #require(project.services.first)
+        #expect(web.mode == .replicated(3))
+        #expect(web.placement == .machines(["node2", "node3"]))
+        #expect(web.template.limits == ResourceLimits(cpus: 0.5, memoryBytes: 256 * 1024 * 1024))
+        #expect(web.routes == [HTTPRoute(hostnames: ["app.example.com"], pathPrefix: "/", port: 8080)])
+    }
 }
