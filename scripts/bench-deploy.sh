@@ -63,7 +63,7 @@ python3 - "$bin/ployzctl" "$dir" "$rounds" "$subnet" <<'PY'
 import http.client, json, socket, statistics, subprocess, sys, time
 ctl, d, rounds, subnet = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 docker_sock, ployz_sock = f"{d}/node1/docker.sock", f"{d}/node1/run/ployzd.sock"
-network = "ployz-bench"
+network = "direct"
 dns = subnet.rsplit(".", 1)[0] + ".2"
 
 class UnixHTTP(http.client.HTTPConnection):

@@ -102,6 +102,37 @@ struct WorkloadClusterTests {
         #expect(nodes[0].containers(service: "web").isEmpty)
         #expect(nodes[1].containers(service: "web").count == 1)
         #expect(nodes[2].containers(service: "web").count == 1)
+
+        // Their logs, asked of the machines that run them, from node 1.
+        let logs = nodes[0].ctl(["service", "logs", "web"])
+        #expect(logs.status == 0, "\(logs.output)")
+        let lines = logs.output.split(separator: "\n").map(String.init)
+        #expect(Set(lines) == Set(status.instances.map { "\($0.id) | serving" }), "\(logs.output)")
+    }
+
+    /// An instance whose healthcheck fails leaves DNS and the gateway within seconds, and comes
+    /// back when it passes again.
+    @Test func unhealthyInstanceLeavesAndComesBack() async throws {
+        let cluster = try await WorkloadCluster.shared()
+        let nodes = cluster.nodes
+        let deployed = nodes[0].deploy(webCompose(service: "moody", host: "moody.wl.test", machines: [nodes[1].name, nodes[2].name]))
+        try #require(deployed.status == 0, "\(deployed.output)")
+        let status = try nodes[0].serviceStatus("moody")
+        let sick = try #require(status.instances.first { $0.machine == nodes[1].name })
+        let well = try #require(status.instances.first { $0.machine == nodes[2].name })
+        let container = try #require(nodes[1].containers(service: "moody").first?["Id"] as? String)
+
+        try nodes[1].inContainer(container, "echo > /tmp/sick")
+        #expect(waitUntil(.seconds(15)) { (try? nodes[0].dig("moody.default.ployz.internal")) == [well.address] },
+                "DNS: \(String(describing: try? nodes[0].dig("moody.default.ployz.internal")))")
+        for _ in 0..<6 {
+            let answer = nodes[0].get(host: "moody.wl.test")
+            #expect(answer.code == "200" && answer.body.contains(well.container ?? "-"), "only the healthy one serves: \(answer)")
+        }
+        #expect((try? nodes[0].serviceStatus("moody").instances.first { $0.id == sick.id }?.health) == "unhealthy")
+
+        try nodes[1].inContainer(container, "rm /tmp/sick")
+        #expect(waitUntil(.seconds(15)) { (try? nodes[0].dig("moody.default.ployz.internal")) == [sick.address, well.address].sorted() })
     }
 
     /// `docker kill` of one replica: it is started again, and meanwhile the gateway answers every
@@ -151,8 +182,17 @@ struct WorkloadClusterTests {
         #expect(after.instances.count == 2, "\(after.instances)")
         #expect(after.instances.allSatisfy { $0.revision == after.summary.revision && $0.ready }, "\(after.instances)")
         #expect(before.isDisjoint(with: after.instances.compactMap(\.container)), "new containers replaced the old")
-        #expect(nodes[1].containers(service: "roll").count == 1 && nodes[2].containers(service: "roll").count == 1,
+        // Their records went first (traffic moved); the containers follow after the drain time.
+        #expect(waitUntil(.seconds(20)) { nodes[1].containers(service: "roll").count == 1 && nodes[2].containers(service: "roll").count == 1 },
                 "old containers are removed")
+
+        // Stop-first, one slot at a time: the old instance goes before its new one starts.
+        let third = nodes[0].deploy(webCompose(service: "roll", host: "roll.wl.test", machines: machines, environment: ["VERSION": "3"],
+                                               order: "stop-first"))
+        #expect(third.status == 0, "\(third.output)")
+        let last = try nodes[0].serviceStatus("roll")
+        #expect(last.instances.count == 2 && last.instances.allSatisfy { $0.revision == last.summary.revision && $0.ready }, "\(last.instances)")
+        #expect(last.summary.revision != after.summary.revision)
     }
 
     /// `kill -9` of a node's ployzd: its instance keeps serving, and the new daemon adopts it.
@@ -177,6 +217,29 @@ struct WorkloadClusterTests {
         #expect(status.instances.first?.ready == true)
         #expect(nodes[2].containers(service: "steady").count == 1)
         #expect(nodes[0].get(host: "steady.wl.test").code == "200")
+    }
+
+    /// A machine that stops has its instances placed on the others; it comes back empty-handed.
+    @Test func instancesOfAStoppedMachineMoveElsewhere() async throws {
+        let cluster = try await WorkloadCluster.shared()
+        let nodes = cluster.nodes
+        let deployed = nodes[0].deploy(webCompose(service: "mover", host: "mover.wl.test", machines: [nodes[1].name, nodes[2].name]))
+        try #require(deployed.status == 0, "\(deployed.output)")
+        #expect(Set(try nodes[0].serviceStatus("mover").instances.map(\.machine)) == [nodes[1].name, nodes[2].name])
+
+        let stopped = nodes[2].ctl(["mesh", "stop", "--force"])
+        try #require(stopped.status == 0, "\(stopped.output)")
+        defer {
+            _ = nodes[2].ctl(["mesh", "start", "wl"])
+            _ = waitUntil(.seconds(60)) { nodes[2].ctl(["mesh", "ready"]).status == 0 }
+        }
+        #expect(waitUntil(.seconds(60)) {
+            guard let status = try? nodes[0].serviceStatus("mover") else { return false }
+            return status.instances.count == 2 && status.instances.allSatisfy { $0.machine == nodes[1].name && $0.ready }
+        }, "\(String(describing: try? nodes[0].serviceStatus("mover").instances))")
+        #expect(nodes[1].containers(service: "mover").count == 2)
+        #expect(nodes[2].containers(service: "mover").isEmpty)
+        #expect(nodes[0].get(host: "mover.wl.test").code == "200")
     }
 
     /// Bad input: one line naming what is wrong, exit 2, and nothing written or started.

@@ -76,6 +76,18 @@ final class WorkloadNode: @unchecked Sendable {
         return (try? JSONSerialization.jsonObject(with: reply.body) as? [[String: Any]]) ?? []
     }
 
+    /// Runs a shell line inside a container (its mount namespace, through its pid): the test's
+    /// way to make an instance sick or well without an exec API.
+    func inContainer(_ id: String, _ line: String) throws {
+        guard let reply = try? docker.request("GET", "/containers/\(id)/json"), reply.status == 200,
+              let object = try JSONSerialization.jsonObject(with: reply.body) as? [String: Any],
+              let pid = (object["State"] as? [String: Any])?["Pid"] as? Int, pid > 0 else {
+            throw TestFailure("container \(id) has no process")
+        }
+        let result = runCommand("/usr/bin/nsenter", ["-t", String(pid), "-m", "-p", "--", "/bin/sh", "-c", line])
+        guard result.status == 0 else { throw TestFailure("in container \(id): \(line): \(result.output)") }
+    }
+
     /// `dig +short NAME A` against this node's DNS (on its overlay address); sorted addresses.
     func dig(_ name: String) throws -> [String] {
         let overlay = try node.status().overlayIPv6
@@ -123,22 +135,25 @@ final class RequestLoop {
 }
 
 /// A Compose file for the busybox web service the tests deploy.
+/// Its instances say "serving" on stdout, and are healthy while `/tmp/sick` does not exist.
 func webCompose(service: String, host: String, replicas: Int = 2, machines: [String], environment: [String: String] = [:],
-                image: String = BusyboxImage.reference) -> String {
+                image: String = BusyboxImage.reference, order: String = "start-first") -> String {
     let env = environment.isEmpty ? "" : "    environment:\n" + environment.sorted { $0.key < $1.key }.map { "      \($0.key): \"\($0.value)\"\n" }.joined()
     return """
     services:
       \(service):
         image: \(image)
-        command: ["sh", "-c", "mkdir -p /www && echo \\"hello from $$(hostname)\\" > /www/index.html && exec httpd -f -p 8080 -h /www"]
+        command: ["sh", "-c", "mkdir -p /www && echo \\"hello from $$(hostname)\\" > /www/index.html && echo serving && exec httpd -f -p 8080 -h /www"]
         expose: [8080]
     \(env)    healthcheck:
-          test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+          test: ["CMD-SHELL", "test ! -f /tmp/sick && wget -q -O /dev/null http://127.0.0.1:8080/"]
           interval: 1s
           timeout: 1s
-          retries: 3
+          retries: 2
         deploy:
           replicas: \(replicas)
+          update_config:
+            order: \(order)
         x-ployz:
           routes:
             - host: \(host)

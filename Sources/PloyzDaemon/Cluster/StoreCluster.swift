@@ -144,6 +144,8 @@ extension MeshController {
         try networks.update(record)
         await convergence?.stop()
         convergence = nil
+        // The agent works through this connection; it starts again on the clustered one.
+        await releaseWorkloads()
         await session.close()
         store = nil
         let overlay = keyPair.publicKey.overlayAddress
@@ -177,6 +179,7 @@ extension MeshController {
         store = clustered
         let own = machineRecord(record, keyPair: keyPair, lifecycle: .active)
         await startConvergence(record: record, interface: meshInterface(backend ?? resolvedBackend()), own: own)
+        await startWorkloads(record: record)
     }
 
     /// Where the standalone server's JetStream files wait while the store moves into the cluster.

@@ -54,6 +54,10 @@ extension MeshController {
             }
             await stopWorkloads()
             let removed = force ? await workloadAgent?.removeAll() ?? [] : []
+            // Without its heartbeat this machine is no candidate any more: its slots move at once.
+            if let store, let record = try? networks.record(name) {
+                _ = try? await withTimeout(.seconds(2), "removing the heartbeat") { try await store.store.delete(in: .heartbeats, key: record.machineID) }
+            }
             await stopNetwork(name)
             return removed.isEmpty ? "network \"\(name)\" stopped" : "stopped \(removed.count) workload(s); network \"\(name)\" stopped"
         }
