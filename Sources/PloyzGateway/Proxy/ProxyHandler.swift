@@ -240,13 +240,19 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             closeClient()
             return
         }
-        let host = head.headers.first(name: "host") ?? ""
         // An HTTP/2 stream (see `HTTP2StreamAdapter`) is answered like an HTTP/1.1 request on a kept connection.
         let isHTTP2 = head.version.major == 2
-        let keepAlive = isHTTP2 || head.isKeepAlive
+        let request: UpstreamRequestHead
+        do throws(RequestRefusal) {
+            request = try UpstreamRequestHead(head, forwardingLines: forwardingLines)
+        } catch {
+            respondLocally(error.status, error.description, metrics: loop.shared.metrics?.unrouted, keepAlive: false, requestEnded: true)
+            return
+        }
+        let keepAlive = (isHTTP2 || head.isKeepAlive) && !request.asksToSwitchProtocols
         let clientVersion = isHTTP2 ? HTTPVersion.http1_1 : head.version
-        guard let route = loop.match(host: host, path: head.uri) else {
-            respondLocally(.notFound, "no route for host \(RouteTable.hostName(fromHostHeader: host)) path \(RouteTable.pathWithoutQuery(head.uri))",
+        guard let route = loop.match(host: request.host, path: request.target) else {
+            respondLocally(.notFound, "no route for host \(RouteTable.hostName(fromHostHeader: request.host)) path \(RouteTable.pathWithoutQuery(request.target))",
                            metrics: loop.shared.metrics?.unrouted, keepAlive: keepAlive, requestEnded: false)
             return
         }
@@ -256,10 +262,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                            metrics: metrics, keepAlive: keepAlive, requestEnded: false)
             return
         }
-        let (upstreamHead, isUpgrade, chunkedBody) = upstreamHead(for: head, host: host)
         let exchange = Exchange(
-            route: route, metrics: metrics, upstreamHead: upstreamHead, isHeadRequest: head.method == .HEAD, chunkedBody: chunkedBody,
-            clientVersion: clientVersion, clientKeepAlive: keepAlive, isUpgrade: isUpgrade,
+            route: route, metrics: metrics, upstreamHead: request.bytes, isHeadRequest: head.method == .HEAD, chunkedBody: request.chunkedBody,
+            clientVersion: clientVersion, clientKeepAlive: keepAlive, isUpgrade: request.isUpgrade,
             mayRetry: Self.isIdempotent(head.method), firstBackendIndex: route.nextStartIndex())
         attachUpstream(exchange)
     }
@@ -323,106 +328,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         }
     }
 
-    /// Names a `Connection` header lists besides the standard tokens: also hop-by-hop.
-    private static func extraConnectionHeaders(_ headers: HTTPHeaders) -> Set<String> {
-        var extra: Set<String> = []
-        for token in headers[canonicalForm: "connection"] {
-            let name = token.lowercased()
-            if name != "close" && name != "keep-alive" && name != "upgrade" { extra.insert(name) }
-        }
-        return extra
-    }
-
-    /// The head sent upstream, written as bytes: hop-by-hop headers removed, `X-Forwarded-*` added,
-    /// framing made explicit. Also says whether the request asks for an upgrade and whether its body
-    /// goes upstream chunked.
-    private func upstreamHead(for head: HTTPRequestHead, host: String) -> (ByteBuffer, isUpgrade: Bool, chunked: Bool) {
-        var buffer = context.channel.allocator.buffer(capacity: 256 + head.uri.utf8.count)
-        buffer.writeString(head.method.rawValue)
-        buffer.writeStaticString(" ")
-        buffer.writeString(head.uri)
-        buffer.writeStaticString(" HTTP/1.1\r\n")
-        let headersStart = buffer.writerIndex
-        let mayHaveBody = head.method == .POST || head.method == .PUT || head.method == .PATCH
-        // Fast path, the common request: every header goes as it is, the forwarding headers are added.
-        var hasLength = false
-        var special = false
-        for (name, value) in head.headers {
-            let role = HeaderRole.of(name)
-            if role.isSpecialInRequests {
-                special = true
-                break
-            }
-            if role == .contentLength { hasLength = true }
-            buffer.writeHeaderLine(name, value)
-        }
-        if !special {
-            if mayHaveBody && !hasLength { buffer.writeStaticString("content-length: 0\r\n") }
-            writeForwardingHeaders(&buffer, forwardedFor: nil, host: host)
-            return (buffer, false, false)
-        }
-        buffer.moveWriterIndex(to: headersStart)
-        let extra = head.headers.contains(name: "connection") ? Self.extraConnectionHeaders(head.headers) : []
-        var connectionUpgrade = false
-        var upgradeProtocol: String?
-        var chunked = false
-        var lengthLines: [(String, String)] = []
-        var forwardedFor: String?
-        for (name, value) in head.headers {
-            switch HeaderRole.of(name) {
-            case .endToEnd:
-                if !extra.isEmpty && extra.contains(name.lowercased()) { continue }
-                buffer.writeHeaderLine(name, value)
-            case .connection:
-                if value.lowercased().contains("upgrade") { connectionUpgrade = true }
-            case .upgrade:
-                upgradeProtocol = value
-            case .transferEncoding:
-                chunked = true
-            case .contentLength:
-                lengthLines.append((name, value))
-            case .forwardedFor:
-                forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
-            case .forwardedProtoOrHost, .dropped:
-                continue
-            }
-        }
-        let isUpgrade = connectionUpgrade && upgradeProtocol != nil
-        if isUpgrade, let upgradeProtocol {
-            buffer.writeHeaderLine("connection", "upgrade")
-            buffer.writeHeaderLine("upgrade", upgradeProtocol)
-        }
-        if chunked {
-            // The client's body arrives de-chunked from the decoder and is chunked again on the way up.
-            buffer.writeHeaderLine("transfer-encoding", "chunked")
-        } else if !lengthLines.isEmpty {
-            for (name, value) in lengthLines { buffer.writeHeaderLine(name, value) }
-        } else if mayHaveBody {
-            buffer.writeStaticString("content-length: 0\r\n")
-        }
-        writeForwardingHeaders(&buffer, forwardedFor: forwardedFor, host: host)
-        return (buffer, isUpgrade, chunked)
-    }
-
-    /// `X-Forwarded-For` (the client's own `X-Forwarded-For` chain first), `-Proto` and `-Host`, and the blank line.
-    private func writeForwardingHeaders(_ buffer: inout ByteBuffer, forwardedFor: String?, host: String) {
-        buffer.writeStaticString("x-forwarded-for: ")
-        if let forwardedFor {
-            buffer.writeString(forwardedFor)
-            buffer.writeStaticString(", ")
-        }
-        buffer.writeImmutableBuffer(forwardingLines)
-        buffer.writeString(host)
-        buffer.writeStaticString("\r\n\r\n")
-    }
-
-    /// What follows the client's own `X-Forwarded-For` chain, up to the `X-Forwarded-Host` value: the
-    /// same for every request of this connection, so written once.
-    private lazy var forwardingLines: ByteBuffer = {
-        var lines = ByteBuffer()
-        lines.writeString("\(clientAddress)\r\nx-forwarded-proto: \(scheme)\r\nx-forwarded-host: ")
-        return lines
-    }()
+    /// The forwarding lines of this connection, written once (see `UpstreamRequestHead.forwardingLines`).
+    private lazy var forwardingLines = UpstreamRequestHead.forwardingLines(clientAddress: clientAddress, scheme: scheme)
 
     /// The response head for the client, copied line for line from the backend's: hop-by-hop headers
     /// removed, `Connection` and `Transfer-Encoding` set for the framing chosen here. Sets `clientFraming`.
