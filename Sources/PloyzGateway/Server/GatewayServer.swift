@@ -120,13 +120,7 @@ public final class GatewayServer: Sendable {
     /// connections get GOAWAY and close when their streams end), then shuts down. Whatever is still
     /// open after `gracePeriod` is cut.
     public func drain(gracePeriod: Duration) async {
-        let helpers = quiescers.withLockedValue { $0 }
-        let loop = group.next()
-        let drained = EventLoopFuture.andAllComplete(helpers.map { helper in
-            let promise = loop.makePromise(of: Void.self)
-            helper.initiateShutdown(promise: promise)
-            return promise.futureResult
-        }, on: loop)
+        let drained = quiesceListeners()
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try? await drained.get() }
             tasks.addTask { try? await Task.sleep(for: gracePeriod) }
@@ -137,12 +131,31 @@ public final class GatewayServer: Sendable {
         }
     }
 
+    /// Stops accepting and asks every open connection to end; the future completes once they have.
+    /// The helpers are let go here, while the loops run: a helper's deinit fails a promise of one
+    /// of them, which after `shutdown` printed "Cannot schedule tasks on an EventLoop that has
+    /// already shut down".
+    private func quiesceListeners() -> EventLoopFuture<Void> {
+        let helpers = quiescers.withLockedValue { quiescers in
+            defer { quiescers = [] }
+            return quiescers
+        }
+        let loop = group.next()
+        return EventLoopFuture.andAllComplete(helpers.map { helper in
+            let promise = loop.makePromise(of: Void.self)
+            helper.initiateShutdown(promise: promise)
+            return promise.futureResult
+        }, on: loop)
+    }
+
     /// Closes the listeners and stops the event loops; connections in flight are cut.
     public func shutdown() async throws {
         let bound = channels.withLockedValue { channels in
             defer { channels = [] }
             return channels
         }
+        // Before the loops stop (see `quiesceListeners`).
+        quiescers.withLockedValue { $0 = [] }
         for channel in bound { try? await channel.close() }
         try await group.shutdownGracefully()
     }
