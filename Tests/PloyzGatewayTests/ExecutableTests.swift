@@ -87,6 +87,37 @@ extension GatewayTests {
             }
         }
 
+        @Test func sigtermWithConnectionsOpenLeavesNoErrorLine() async throws {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try await withBackends(["a"]) { backends in
+                let snapshotPath = "\(directory)/snapshot.json"
+                try webSnapshot(backends[0]).save(to: snapshotPath)
+                let port = try unusedPort()
+                let gateway = try GatewayProcess(arguments: ["--snapshot", snapshotPath, "--listen", "127.0.0.1:\(port)", "--threads", "2",
+                                                             "--metrics-listen", "127.0.0.1:\(try unusedPort())"],
+                                                 logPath: "\(directory)/gateway.log")
+                defer { gateway.kill() }
+                #expect(eventually(10) { (try? httpGet(port: port, host: "example.com", path: "/")) != nil }, "gateway log: \(gateway.log)")
+                // Kept connections on both sides: idle clients, and upstream connections in the pools.
+                var clients: [TestClient] = []
+                for _ in 0..<4 {
+                    let client = try TestClient(port: port)
+                    try client.send("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
+                    #expect(try client.readResponse().status == 200)
+                    clients.append(client)
+                }
+                kill(gateway.process.processIdentifier, SIGTERM)
+                #expect(eventually(6) { !gateway.process.isRunning }, "gateway log: \(gateway.log)")
+                #expect(gateway.process.terminationStatus == 0)
+                let lines = gateway.log.split(separator: "\n")
+                #expect(lines.contains { $0.contains("stopped") }, "gateway log: \(gateway.log)")
+                let errors = lines.filter { $0.lowercased().contains("error") || $0.contains("Cannot schedule") || $0.contains("Fatal") }
+                #expect(errors.isEmpty, "error lines after SIGTERM: \(errors)")
+                for client in clients { #expect(client.isClosedByPeer()) }
+            }
+        }
+
         @Test func staticCertificateVariablesNeedEachOtherAndHTTPS() throws {
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }

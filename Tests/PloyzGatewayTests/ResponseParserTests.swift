@@ -209,7 +209,8 @@ extension GatewayTests {
         @Test func headerRolesIgnoreCase() {
             #expect(HeaderRole.of("Content-LENGTH") == .contentLength)
             #expect(HeaderRole.of("transfer-encoding") == .transferEncoding)
-            #expect(HeaderRole.of("X-Forwarded-Proto") == .forwardedProtoOrHost)
+            #expect(HeaderRole.of("X-Forwarded-Proto") == .forwarding && HeaderRole.of("x-forwarded-port") == .forwarding)
+            #expect(HeaderRole.of("Proxy-Authorization") == .proxy && HeaderRole.of("Host") == .host)
             #expect(HeaderRole.of("TE") == .dropped)
             #expect(HeaderRole.of("Connection") == .connection)
             #expect(HeaderRole.of("Content-Lengtx") == .endToEnd)

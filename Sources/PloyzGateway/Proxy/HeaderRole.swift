@@ -3,16 +3,19 @@
 enum HeaderRole {
     /// Forwarded as is.
     case endToEnd
-    case connection, upgrade, transferEncoding, contentLength, forwardedFor
-    /// `X-Forwarded-Proto`/`-Host`: the gateway sets its own on requests.
-    case forwardedProtoOrHost
-    /// Describes one connection (RFC 9110 §7.6.1) or is replaced by the gateway's own value.
+    case connection, upgrade, transferEncoding, contentLength, host
+    /// `X-Forwarded-*` and `Forwarded`: on requests the gateway's own replace the client's, which are
+    /// not trusted; on responses they pass.
+    case forwarding
+    /// `Proxy-*` (`Proxy-Authorization`, ...): meant for a proxy, never for the backend; responses keep them.
+    case proxy
+    /// Describes one connection (RFC 9110 §7.6.1) in both directions.
     case dropped
 
-    /// True when a request with this header cannot be forwarded with only headers appended.
+    /// True when the request head cannot be written with its lines copied as they are.
     var isSpecialInRequests: Bool {
         switch self {
-        case .endToEnd, .contentLength: false
+        case .endToEnd, .contentLength, .host: false
         default: true
         }
     }
@@ -27,33 +30,40 @@ enum HeaderRole {
         switch name.count {
         case 2:
             if equalsIgnoringCase(name, "te") { return .dropped }
+        case 4:
+            if equalsIgnoringCase(name, "host") { return .host }
         case 7:
             if equalsIgnoringCase(name, "upgrade") { return .upgrade }
             if equalsIgnoringCase(name, "trailer") { return .dropped }
+        case 9:
+            if equalsIgnoringCase(name, "forwarded") { return .forwarding }
         case 10:
             if equalsIgnoringCase(name, "connection") { return .connection }
             if equalsIgnoringCase(name, "keep-alive") { return .dropped }
         case 14:
             if equalsIgnoringCase(name, "content-length") { return .contentLength }
-        case 15:
-            if equalsIgnoringCase(name, "x-forwarded-for") { return .forwardedFor }
         case 16:
-            if equalsIgnoringCase(name, "x-forwarded-host") { return .forwardedProtoOrHost }
             if equalsIgnoringCase(name, "proxy-connection") { return .dropped }
         case 17:
             if equalsIgnoringCase(name, "transfer-encoding") { return .transferEncoding }
-            if equalsIgnoringCase(name, "x-forwarded-proto") { return .forwardedProtoOrHost }
         default:
             break
         }
+        if name.count > 12 && startsIgnoringCase(name, "x-forwarded-") { return .forwarding }
+        if name.count > 6 && startsIgnoringCase(name, "proxy-") { return .proxy }
         return .endToEnd
     }
 
     /// `name` equals `lowercased` ignoring ASCII case (`lowercased` holds no upper-case letters).
     static func equalsIgnoringCase(_ name: UnsafeRawBufferPointer, _ lowercased: StaticString) -> Bool {
-        guard name.count == lowercased.utf8CodeUnitCount else { return false }
+        name.count == lowercased.utf8CodeUnitCount && startsIgnoringCase(name, lowercased)
+    }
+
+    /// `name` begins with `lowercased`, ignoring ASCII case.
+    static func startsIgnoringCase(_ name: UnsafeRawBufferPointer, _ lowercased: StaticString) -> Bool {
+        guard name.count >= lowercased.utf8CodeUnitCount else { return false }
         let expected = lowercased.utf8Start
-        for index in 0..<name.count {
+        for index in 0..<lowercased.utf8CodeUnitCount {
             var byte = name[index]
             if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { byte |= 0x20 }
             if byte != expected[index] { return false }

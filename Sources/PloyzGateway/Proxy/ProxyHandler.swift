@@ -4,67 +4,15 @@ import NIOHTTP1
 
 /// Proxies the requests of one client connection, one at a time, to the backends its routes pick.
 ///
-/// It is the last handler of the client pipeline. Bodies stream part by part in both directions:
-/// reading from the client pauses while the upstream is not writable, and reading from the
-/// upstream pauses while the client is not writable, so no body is ever held whole.
+/// It is the last handler of the client pipeline, and a thin executor: `ProxyStateMachine` decides,
+/// this handler routes heads, talks to the upstream pool and writes bytes. Bodies stream part by
+/// part in both directions: reading from the client pauses while the upstream is not writable, and
+/// reading from the upstream pauses while the client is not writable, so no body is ever held whole.
 final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamDelegate {
     typealias InboundIn = HTTPServerRequestPart
     /// Responses leave as bytes the handler frames itself (see `ClientBodyFraming`).
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-
-    /// One request and its response. A class: the state holds it, and its fields change in place
-    /// (a struct was copied out of the state and back on every event).
-    private final class Exchange {
-        let route: Route
-        let metrics: GatewayMetrics.RouteMetrics?
-        /// The head sent upstream, as bytes (forwarding headers added, hop-by-hop removed).
-        let upstreamHead: ByteBuffer
-        let isHeadRequest: Bool
-        /// The request body goes upstream chunked (the client sent it chunked).
-        let chunkedBody: Bool
-        let clientVersion: HTTPVersion
-        let clientKeepAlive: Bool
-        let isUpgrade: Bool
-        let mayRetry: Bool
-        let firstBackendIndex: Int
-        /// Connects tried (retries stop at three, or at the route's backend count).
-        var attempts = 0
-        /// Position (after `firstBackendIndex`) of the backend in use, and of the next one to try.
-        var position = 0
-        var nextPosition = 0
-        /// Body bytes (framed for the upstream) received while no upstream connection is attached; replayed on connect.
-        var buffered: [ByteBuffer] = []
-        var sawBody = false
-        var requestEnded = false
-        var responseStarted = false
-        var responseKeepAlive = true
-        var sentAt = NIODeadline.uptimeNanoseconds(0)
-
-        init(route: Route, metrics: GatewayMetrics.RouteMetrics?, upstreamHead: ByteBuffer, isHeadRequest: Bool, chunkedBody: Bool,
-             clientVersion: HTTPVersion, clientKeepAlive: Bool, isUpgrade: Bool, mayRetry: Bool, firstBackendIndex: Int) {
-            self.route = route
-            self.metrics = metrics
-            self.upstreamHead = upstreamHead
-            self.isHeadRequest = isHeadRequest
-            self.chunkedBody = chunkedBody
-            self.clientVersion = clientVersion
-            self.clientKeepAlive = clientKeepAlive
-            self.isUpgrade = isUpgrade
-            self.mayRetry = mayRetry
-            self.firstBackendIndex = firstBackendIndex
-        }
-    }
-
-    private enum State {
-        case idle
-        case connecting(Exchange)
-        case proxying(Exchange, UpstreamConnection)
-        /// A local response (error) was sent; the rest of the request body is read and dropped.
-        case discarding(keepAlive: Bool)
-        case upgraded
-        case closed
-    }
 
     private let loop: LoopContext
     /// The client connection's header and idle deadlines; nil on an HTTP/2 stream, whose head comes
@@ -72,25 +20,18 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private let timeouts: ClientTimeoutHandler?
     private let scheme: String
     private var context: ChannelHandlerContext!
-    private var state = State.idle
-    private var pendingRead = false
-    /// Request parts that arrived while an earlier exchange was still running (pipelining).
-    private var queued = CircularBuffer<HTTPServerRequestPart>()
-    /// A parse error that arrived while an exchange was still running.
-    private var queuedError: Error?
+    private var machine: ProxyStateMachine
+    /// The connection the exchange in progress is sent on.
+    private var upstream: UpstreamConnection?
+    /// When the request head went upstream (for the upstream latency metric).
+    private var sentAt = NIODeadline.uptimeNanoseconds(0)
     private var clientAddress = ""
-    /// Between a client channelRead and its channelReadComplete (which flushes the upstream).
-    private var inClientRead = false
-    /// How the body of the response in progress is framed for the client.
-    private var clientFraming = ClientBodyFraming.raw
-    /// The server is draining: no response keeps the connection open.
-    private var quiescing = false
-    private static let crlf = ByteBuffer(string: "\r\n")
 
     init(loop: LoopContext, timeouts: ClientTimeoutHandler?, scheme: String) {
         self.loop = loop
         self.timeouts = timeouts
         self.scheme = scheme
+        self.machine = ProxyStateMachine(maxRequestHeaderBytes: loop.shared.configuration.maxRequestHeaderBytes)
     }
 
     // MARK: Client events
@@ -107,95 +48,25 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        inClientRead = true
-        let part = unwrapInboundIn(data)
-        if !queued.isEmpty || queuedError != nil {
-            queued.append(part)
-        } else if case .head = part, !isIdle {
-            // A pipelined request: it waits (and reading pauses) until this exchange ends.
-            queued.append(part)
-        } else {
-            handle(part)
-        }
-    }
-
-    private func handle(_ part: HTTPServerRequestPart) {
-        switch part {
-        case .head(let head):
-            receivedHead(head)
-        case .body(let body):
-            receivedRequestBody(body)
-        case .end(let trailers):
-            receivedRequestEnd(trailers)
-        }
-    }
-
-    private var isIdle: Bool {
-        if case .idle = state { return true }
-        return false
-    }
-
-    /// Runs pipelined requests (and a parse error) that arrived during the exchange that just ended.
-    private func drainQueue() {
-        while let part = queued.first {
-            if case .head = part, !isIdle { break }
-            queued.removeFirst()
-            handle(part)
-        }
-        // Outside a client read there is no read-complete to flush what the queue forwarded.
-        if !inClientRead, case .proxying(_, let upstream) = state { upstream.flush() }
-        if queued.isEmpty, isIdle, let error = queuedError {
-            queuedError = nil
-            respondToParserError(error)
-        }
-        resumeReadsIfAllowed()
+        run(machine.clientRead(unwrapInboundIn(data)))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        inClientRead = false
-        if case .proxying(_, let upstream) = state { upstream.flush() }
-    }
-
-    /// Reads pause while connecting, while the upstream cannot take more, and while requests wait in the queue.
-    private var readsAllowed: Bool {
-        guard queued.isEmpty && queuedError == nil else { return false }
-        switch state {
-        case .connecting: return false
-        case .proxying(_, let upstream): return upstream.isWritable
-        default: return true
-        }
-    }
-
-    private func resumeReadsIfAllowed() {
-        if pendingRead && readsAllowed {
-            pendingRead = false
-            context.read()
-        }
+        run(machine.clientReadComplete())
     }
 
     func read(context: ChannelHandlerContext) {
-        if readsAllowed {
-            context.read()
-        } else {
-            pendingRead = true
-        }
+        run(machine.readRequested(upstreamWritable: upstream?.isWritable ?? false))
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, case .proxying(_, let upstream) = state {
-            upstream.resumeReading()
-        }
+        if context.channel.isWritable { run(machine.clientBecameWritable()) }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        switch state {
-        case .proxying(_, let upstream):
-            upstream.abandon()
-        default:
-            break
-        }
-        state = .closed
+        machine.clientClosed()
+        abandonUpstream()
         context.fireChannelInactive()
     }
 
@@ -206,114 +77,195 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             context.fireUserInboundEventTriggered(event)
             return
         }
-        quiescing = true
-        if isIdle && queued.isEmpty && queuedError == nil { closeClient() }
+        run(machine.quiesce())
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        guard error is HTTPParserError else {
-            // Not an HTTP error (reset, TLS): nothing sensible to answer.
-            closeClient()
-            return
-        }
-        if isIdle && queued.isEmpty {
-            respondToParserError(error)
+        if let error = error as? HTTPParserError {
+            run(machine.parseError(error))
         } else {
-            // Answered once the exchange in progress (and any request before the bad bytes) is done.
-            queuedError = error
+            run(machine.connectionError())
         }
     }
 
-    private func respondToParserError(_ error: Error) {
-        if (error as? HTTPParserError) == .headerOverflow {
-            respondLocally(.requestHeaderFieldsTooLarge, "request headers larger than \(loop.shared.configuration.maxRequestHeaderBytes) bytes", metrics: loop.shared.metrics?.unrouted, keepAlive: false, requestEnded: true)
-        } else {
-            respondLocally(.badRequest, "malformed request (\(error))", metrics: loop.shared.metrics?.unrouted, keepAlive: false, requestEnded: true)
+    // MARK: UpstreamDelegate
+
+    var clientIsWritable: Bool { context?.channel.isWritable ?? false }
+
+    func upstreamInformationalHead(_ head: UpstreamResponseHead) {
+        run(machine.upstreamInformationalHead(head))
+    }
+
+    func upstreamResponseHead(_ head: UpstreamResponseHead) {
+        if let metrics = machine.exchange?.route.metrics {
+            metrics.recordUpstreamLatency(nanoseconds: Int64((NIODeadline.now() - sentAt).nanoseconds))
+            metrics.countResponse(status: head.status)
         }
+        run(machine.upstreamResponseHead(head))
+    }
+
+    func upstreamUpgraded(_ head: UpstreamResponseHead) {
+        guard let exchange = machine.exchange, let upstream else { return }
+        if exchange.isUpgrade, let metrics = exchange.route.metrics {
+            metrics.recordUpstreamLatency(nanoseconds: Int64((NIODeadline.now() - sentAt).nanoseconds))
+            metrics.countResponse(status: 101)
+        }
+        run(machine.upstreamUpgraded(head, upstream: Self.describe(upstream, exchange)))
+    }
+
+    func upstreamResponseBody(_ body: ByteBuffer) {
+        run(machine.upstreamResponseBody(body))
+    }
+
+    func upstreamResponseEnd(_ trailers: ByteBuffer?) {
+        run(machine.upstreamResponseEnd(trailers))
+    }
+
+    func upstreamReadComplete() {
+        run(machine.upstreamReadComplete())
+    }
+
+    func upstreamWritabilityChanged(writable: Bool) {
+        if writable { run(machine.readsMayResume(upstreamWritable: true)) }
+    }
+
+    func upstreamFailed(_ error: Error?) {
+        guard let exchange = machine.exchange, let upstream else { return }
+        if exchange.responseStarted {
+            loop.shared.logger.warning("upstream closed mid-response", metadata: ["backend": "\(upstream.backend)", "route": "\(exchange.route.label)"])
+        }
+        run(machine.upstreamFailed(upstream: Self.describe(upstream, exchange), error: error.map { "\($0)" },
+                                   timedOut: error is UpstreamTimeout, wasUsed: upstream.wasUsed))
+    }
+
+    // MARK: Carrying out actions
+
+    private func run(_ action: ProxyStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .read:
+            context.read()
+        case .route(let head):
+            route(head)
+        case .connect(let exchange):
+            connect(exchange)
+        case .startRequest(let exchange, let flush):
+            startRequest(exchange, flush: flush)
+        case .sendBody(let part, let chunked):
+            guard let upstream else { return }
+            write(part, chunked: chunked, to: upstream)
+        case .flushUpstream:
+            upstream?.flush()
+        case .resumeUpstreamReads:
+            upstream?.resumeReading()
+        case .releaseUpstream:
+            if let upstream {
+                self.upstream = nil
+                loop.pool.release(upstream)
+            }
+        case .writeInformational(let head, let minor):
+            context.writeAndFlush(wrapOutboundOut(ClientResponseHead.informationalBytes(for: head, clientMinorVersion: minor)), promise: nil)
+        case .writeResponseHead(let head, let framing):
+            context.write(wrapOutboundOut(ClientResponseHead.bytes(for: head, framing: framing)), promise: nil)
+        case .writeResponseBody(let body, let framing):
+            if framing == .chunked {
+                context.write(wrapOutboundOut(ChunkedFraming.sizeLine(body.readableBytes)), promise: nil)
+                context.write(wrapOutboundOut(body), promise: nil)
+                context.write(wrapOutboundOut(ChunkedFraming.lineEnd), promise: nil)
+            } else {
+                context.write(wrapOutboundOut(body), promise: nil)
+            }
+        case .flushClient:
+            context.flush()
+        case .upgrade(let head, let minor):
+            upgrade(head, clientMinorVersion: minor)
+        case .finishResponse(let trailers, let framing, let releaseUpstream, let then):
+            if let upstream {
+                self.upstream = nil
+                if releaseUpstream { upstream.finish() } else { upstream.abandon() }
+            }
+            finish(end: framing == .chunked ? ChunkedFraming.lastChunk(trailerLines: trailers) : nil, then: then)
+        case .nextRequest:
+            timeouts?.exchangeFinished()
+            drainQueue()
+        case .respond(let response, let then):
+            abandonUpstream()
+            response.metrics?.countResponse(status: Int(response.status.code))
+            if response.metrics == nil { loop.shared.metrics?.unrouted.countResponse(status: Int(response.status.code)) }
+            finish(end: ClientResponseHead.localBytes(for: response), then: then)
+        case .closeClient:
+            abandonUpstream()
+            context.close(promise: nil)
+        }
+    }
+
+    /// Writes the last bytes of a response, then goes on as `then` says.
+    private func finish(end: ByteBuffer?, then: AfterResponse) {
+        switch then {
+        case .nextRequest:
+            timeouts?.exchangeFinished()
+            if let end { context.write(wrapOutboundOut(end), promise: nil) }
+            context.flush()
+            drainQueue()
+        case .discardRequestBody:
+            if let end { context.writeAndFlush(wrapOutboundOut(end), promise: nil) }
+            run(machine.readsMayResume(upstreamWritable: false))
+        case .close:
+            // Closed once everything before is written (an empty write completes in order).
+            context.writeAndFlush(wrapOutboundOut(end ?? context.channel.allocator.buffer(capacity: 0)))
+                .whenComplete { [context] _ in context?.close(promise: nil) }
+        }
+    }
+
+    /// Runs pipelined requests (and a parse error) that arrived during the exchange that just ended.
+    private func drainQueue() {
+        while let action = machine.nextQueued() { run(action) }
+        run(machine.queueSettled())
+        run(machine.readsMayResume(upstreamWritable: upstream?.isWritable ?? false))
+    }
+
+    private func abandonUpstream() {
+        upstream?.abandon()
+        upstream = nil
     }
 
     // MARK: Requests
 
-    private func receivedHead(_ head: HTTPRequestHead) {
+    /// Checks and routes a head (see `UpstreamRequestHead`, `RouteTable`) and tells the machine.
+    private func route(_ head: HTTPRequestHead) {
         timeouts?.requestHeadReceived()
-        guard case .idle = state else {
-            closeClient()
-            return
-        }
-        let host = head.headers.first(name: "host") ?? ""
         // An HTTP/2 stream (see `HTTP2StreamAdapter`) is answered like an HTTP/1.1 request on a kept connection.
         let isHTTP2 = head.version.major == 2
-        let keepAlive = isHTTP2 || head.isKeepAlive
-        let clientVersion = isHTTP2 ? HTTPVersion.http1_1 : head.version
-        guard let route = loop.match(host: host, path: head.uri) else {
-            respondLocally(.notFound, "no route for host \(RouteTable.hostName(fromHostHeader: host)) path \(RouteTable.pathWithoutQuery(head.uri))",
-                           metrics: loop.shared.metrics?.unrouted, keepAlive: keepAlive, requestEnded: false)
+        let request: UpstreamRequestHead
+        do throws(RequestRefusal) {
+            request = try UpstreamRequestHead(head, forwardingLines: forwardingLines)
+        } catch {
+            run(machine.requestAnsweredLocally(LocalResponse(status: error.status, message: error.description, metrics: nil, keepAlive: false),
+                                               refused: true))
             return
         }
-        let metrics = route.metrics
+        let keepAlive = (isHTTP2 || head.isKeepAlive) && !request.asksToSwitchProtocols
+        guard let route = loop.match(host: request.host, path: request.target) else {
+            let message = "no route for host \(RouteTable.hostName(fromHostHeader: request.host)) path \(RouteTable.pathWithoutQuery(request.target))"
+            run(machine.requestAnsweredLocally(LocalResponse(status: .notFound, message: message, metrics: nil, keepAlive: keepAlive), refused: false))
+            return
+        }
         guard !route.backends.isEmpty else {
-            respondLocally(.serviceUnavailable, "no ready backend for \(route.service) (route \(route.hostPattern)\(route.pathPrefix))",
-                           metrics: metrics, keepAlive: keepAlive, requestEnded: false)
+            let message = "no ready backend for \(route.service) (route \(route.hostPattern)\(route.pathPrefix))"
+            run(machine.requestAnsweredLocally(LocalResponse(status: .serviceUnavailable, message: message, metrics: route.metrics, keepAlive: keepAlive),
+                                               refused: false))
             return
         }
-        let (upstreamHead, isUpgrade, chunkedBody) = upstreamHead(for: head, host: host)
-        let exchange = Exchange(
-            route: route, metrics: metrics, upstreamHead: upstreamHead, isHeadRequest: head.method == .HEAD, chunkedBody: chunkedBody,
-            clientVersion: clientVersion, clientKeepAlive: keepAlive, isUpgrade: isUpgrade,
+        let exchange = ProxyExchange(
+            route: route, upstreamHead: request.bytes, isHeadRequest: head.method == .HEAD, chunkedBody: request.chunkedBody,
+            clientMinorVersion: isHTTP2 ? 1 : head.version.minor, clientKeepAlive: keepAlive, isUpgrade: request.isUpgrade,
             mayRetry: Self.isIdempotent(head.method), firstBackendIndex: route.nextStartIndex())
-        attachUpstream(exchange)
+        run(machine.requestRouted(exchange))
     }
 
-    /// The exchange whose request is still being read from the client, if any.
-    private var exchangeReadingRequest: Exchange? {
-        switch state {
-        case .connecting(let exchange), .proxying(let exchange, _): exchange
-        default: nil
-        }
-    }
-
-    /// Sends request bytes upstream, or keeps them until the upstream connection is attached.
-    private func sendUpstream(_ bytes: ByteBuffer, of exchange: Exchange) {
-        if case .proxying(_, let upstream) = state {
-            upstream.write(bytes)
-        } else {
-            exchange.buffered.append(bytes)
-        }
-    }
-
-    private func receivedRequestBody(_ body: ByteBuffer) {
-        // An empty chunk would end a chunked body.
-        guard body.readableBytes > 0, let exchange = exchangeReadingRequest else { return }
-        exchange.sawBody = true
-        if exchange.chunkedBody { sendUpstream(chunkSizeLine(body.readableBytes), of: exchange) }
-        sendUpstream(body, of: exchange)
-        if exchange.chunkedBody { sendUpstream(Self.crlf, of: exchange) }
-    }
-
-    private func receivedRequestEnd(_ trailers: HTTPHeaders?) {
-        if case .discarding(let keepAlive) = state {
-            finishLocalResponse(keepAlive: keepAlive)
-            return
-        }
-        guard let exchange = exchangeReadingRequest else { return }
-        exchange.requestEnded = true
-        if exchange.chunkedBody { sendUpstream(lastChunk(trailers), of: exchange) }
-    }
-
-    private func chunkSizeLine(_ size: Int) -> ByteBuffer {
-        var line = context.channel.allocator.buffer(capacity: 12)
-        line.writeChunkSize(size)
-        return line
-    }
-
-    /// The end of a chunked body: the last (empty) chunk and the trailers.
-    private func lastChunk(_ trailers: HTTPHeaders?) -> ByteBuffer {
-        var buffer = context.channel.allocator.buffer(capacity: 16)
-        buffer.writeStaticString("0\r\n")
-        for (name, value) in trailers ?? [:] { buffer.writeHeaderLine(name, value) }
-        buffer.writeStaticString("\r\n")
-        return buffer
-    }
+    /// The forwarding lines of this connection, written once (see `UpstreamRequestHead.forwardingLines`).
+    private lazy var forwardingLines = UpstreamRequestHead.forwardingLines(clientAddress: clientAddress, scheme: scheme)
 
     /// Methods whose requests may be sent again to another backend when the first connect fails.
     private static func isIdempotent(_ method: HTTPMethod) -> Bool {
@@ -323,391 +275,72 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         }
     }
 
-    /// Names a `Connection` header lists besides the standard tokens: also hop-by-hop.
-    private static func extraConnectionHeaders(_ headers: HTTPHeaders) -> Set<String> {
-        var extra: Set<String> = []
-        for token in headers[canonicalForm: "connection"] {
-            let name = token.lowercased()
-            if name != "close" && name != "keep-alive" && name != "upgrade" { extra.insert(name) }
-        }
-        return extra
-    }
-
-    /// The head sent upstream, written as bytes: hop-by-hop headers removed, `X-Forwarded-*` added,
-    /// framing made explicit. Also says whether the request asks for an upgrade and whether its body
-    /// goes upstream chunked.
-    private func upstreamHead(for head: HTTPRequestHead, host: String) -> (ByteBuffer, isUpgrade: Bool, chunked: Bool) {
-        var buffer = context.channel.allocator.buffer(capacity: 256 + head.uri.utf8.count)
-        buffer.writeString(head.method.rawValue)
-        buffer.writeStaticString(" ")
-        buffer.writeString(head.uri)
-        buffer.writeStaticString(" HTTP/1.1\r\n")
-        let headersStart = buffer.writerIndex
-        let mayHaveBody = head.method == .POST || head.method == .PUT || head.method == .PATCH
-        // Fast path, the common request: every header goes as it is, the forwarding headers are added.
-        var hasLength = false
-        var special = false
-        for (name, value) in head.headers {
-            let role = HeaderRole.of(name)
-            if role.isSpecialInRequests {
-                special = true
-                break
-            }
-            if role == .contentLength { hasLength = true }
-            buffer.writeHeaderLine(name, value)
-        }
-        if !special {
-            if mayHaveBody && !hasLength { buffer.writeStaticString("content-length: 0\r\n") }
-            writeForwardingHeaders(&buffer, forwardedFor: nil, host: host)
-            return (buffer, false, false)
-        }
-        buffer.moveWriterIndex(to: headersStart)
-        let extra = head.headers.contains(name: "connection") ? Self.extraConnectionHeaders(head.headers) : []
-        var connectionUpgrade = false
-        var upgradeProtocol: String?
-        var chunked = false
-        var lengthLines: [(String, String)] = []
-        var forwardedFor: String?
-        for (name, value) in head.headers {
-            switch HeaderRole.of(name) {
-            case .endToEnd:
-                if !extra.isEmpty && extra.contains(name.lowercased()) { continue }
-                buffer.writeHeaderLine(name, value)
-            case .connection:
-                if value.lowercased().contains("upgrade") { connectionUpgrade = true }
-            case .upgrade:
-                upgradeProtocol = value
-            case .transferEncoding:
-                chunked = true
-            case .contentLength:
-                lengthLines.append((name, value))
-            case .forwardedFor:
-                forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
-            case .forwardedProtoOrHost, .dropped:
-                continue
-            }
-        }
-        let isUpgrade = connectionUpgrade && upgradeProtocol != nil
-        if isUpgrade, let upgradeProtocol {
-            buffer.writeHeaderLine("connection", "upgrade")
-            buffer.writeHeaderLine("upgrade", upgradeProtocol)
-        }
-        if chunked {
-            // The client's body arrives de-chunked from the decoder and is chunked again on the way up.
-            buffer.writeHeaderLine("transfer-encoding", "chunked")
-        } else if !lengthLines.isEmpty {
-            for (name, value) in lengthLines { buffer.writeHeaderLine(name, value) }
-        } else if mayHaveBody {
-            buffer.writeStaticString("content-length: 0\r\n")
-        }
-        writeForwardingHeaders(&buffer, forwardedFor: forwardedFor, host: host)
-        return (buffer, isUpgrade, chunked)
-    }
-
-    /// `X-Forwarded-For` (the client's own `X-Forwarded-For` chain first), `-Proto` and `-Host`, and the blank line.
-    private func writeForwardingHeaders(_ buffer: inout ByteBuffer, forwardedFor: String?, host: String) {
-        buffer.writeStaticString("x-forwarded-for: ")
-        if let forwardedFor {
-            buffer.writeString(forwardedFor)
-            buffer.writeStaticString(", ")
-        }
-        buffer.writeImmutableBuffer(forwardingLines)
-        buffer.writeString(host)
-        buffer.writeStaticString("\r\n\r\n")
-    }
-
-    /// What follows the client's own `X-Forwarded-For` chain, up to the `X-Forwarded-Host` value: the
-    /// same for every request of this connection, so written once.
-    private lazy var forwardingLines: ByteBuffer = {
-        var lines = ByteBuffer()
-        lines.writeString("\(clientAddress)\r\nx-forwarded-proto: \(scheme)\r\nx-forwarded-host: ")
-        return lines
-    }()
-
-    /// The response head for the client, copied line for line from the backend's: hop-by-hop headers
-    /// removed, `Connection` and `Transfer-Encoding` set for the framing chosen here. Sets `clientFraming`.
-    private func clientHead(_ head: UpstreamResponseHead, exchange: Exchange) -> ByteBuffer {
-        let bodyless = head.hasBodilessStatus || exchange.isHeadRequest
-        let hasLength = head.contentLength != nil
-        var buffer = context.channel.allocator.buffer(capacity: head.headerLines.readableBytes + 96)
-        buffer.writeStatusLine(minorVersion: exchange.clientVersion.minor, statusText: head.statusText)
-        if head.connectionExtras.isEmpty {
-            buffer.writeImmutableBuffer(head.forwardedLines)
-        } else {
-            // Names the backend's `Connection` header lists are hop-by-hop too (rare): a second pass.
-            try? ResponseParser.forEachHeaderLine(in: head.forwardedLines) { name, _, line in
-                if !head.connectionExtras.contains(String(decoding: name, as: UTF8.self).lowercased()) { buffer.writeBytes(line) }
-            }
-        }
-        // HTTP/1.0 clients learn a body's end from the close when the backend streamed it without a length.
-        exchange.responseKeepAlive = !quiescing && exchange.clientKeepAlive && (hasLength || bodyless || exchange.clientVersion.minor >= 1)
-        if bodyless {
-            clientFraming = .none
-        } else if hasLength || exchange.clientVersion.minor == 0 {
-            clientFraming = .raw
-        } else {
-            clientFraming = .chunked
-            buffer.writeStaticString("transfer-encoding: chunked\r\n")
-        }
-        if !exchange.responseKeepAlive {
-            buffer.writeStaticString("connection: close\r\n")
-        } else if exchange.clientVersion.minor == 0 {
-            buffer.writeStaticString("connection: keep-alive\r\n")
-        }
-        buffer.writeStaticString("\r\n")
-        return buffer
+    /// `upstream ADDRESS for SERVICE`, for answers and logs.
+    private static func describe(_ upstream: UpstreamConnection, _ exchange: ProxyExchange) -> String {
+        "upstream \(Backend(instanceID: "", address: upstream.backend)) for \(exchange.route.service)"
     }
 
     // MARK: Upstream connections
 
     /// Sends the exchange on a pooled connection to its next backend, or opens one.
-    private func attachUpstream(_ exchange: Exchange) {
-        let backends = exchange.route.backends
-        // Backends whose connect failed lately are passed over while another one is available.
-        var position = exchange.nextPosition
-        for step in 0..<backends.count where backends.count > 1 {
-            if loop.pool.isAvailable(backends[(exchange.firstBackendIndex + exchange.nextPosition + step) % backends.count].address) {
-                position = exchange.nextPosition + step
-                break
-            }
-        }
-        let backend = backends[(exchange.firstBackendIndex + position) % backends.count]
-        exchange.position = position
-        exchange.nextPosition = position + 1
-        exchange.attempts += 1
-        if let upstream = loop.pool.takeIdle(to: backend.address) {
-            // Inside a client read, its channelReadComplete flushes.
-            start(exchange, on: upstream, flush: !inClientRead)
+    private func connect(_ exchange: ProxyExchange) {
+        // A retry after a stale pooled connection failed: that one is closed already.
+        upstream = nil
+        let backend = exchange.takeNextBackend(isAvailable: loop.pool.isAvailable)
+        if let pooled = loop.pool.takeIdle(to: backend.address) {
+            upstream = pooled
+            run(machine.upstreamAttached())
             return
         }
-        state = .connecting(exchange)
         loop.pool.connect(to: backend.address).whenComplete { [self] result in
-            guard case .connecting(let exchange) = state else {
-                // The client went away while connecting.
-                if case .success(let upstream) = result { loop.pool.release(upstream) }
-                return
-            }
             switch result {
-            case .success(let upstream):
-                start(exchange, on: upstream, flush: true)
+            case .success(let connected):
+                // A client gone meanwhile has the connection released (`.releaseUpstream`).
+                upstream = connected
+                run(machine.upstreamAttached())
             case .failure(let error):
-                retryOrFail(exchange, error: error, backend: backend)
+                guard machine.exchange === exchange else { return }
+                loop.shared.logger.warning("upstream connect failed", metadata: [
+                    "backend": "\(backend)", "route": "\(exchange.route.label)", "error": "\(error)", "retry": "\(exchange.mayConnectAgain)",
+                ])
+                run(machine.connectFailed(upstream: "upstream \(backend) for \(exchange.route.service)",
+                                          error: "\(error)"))
             }
         }
     }
 
-    private func start(_ exchange: Exchange, on upstream: UpstreamConnection, flush: Bool) {
+    private func startRequest(_ exchange: ProxyExchange, flush: Bool) {
+        guard let upstream else { return }
         upstream.begin(delegate: self, isHeadRequest: exchange.isHeadRequest)
         upstream.write(exchange.upstreamHead)
-        for part in exchange.buffered { upstream.write(part) }
+        for part in exchange.buffered { write(part, chunked: exchange.chunkedBody, to: upstream) }
         exchange.buffered = []
-        exchange.sentAt = .now()
+        sentAt = .now()
         if flush { upstream.flush() }
-        state = .proxying(exchange, upstream)
-        resumeReadsIfAllowed()
+        run(machine.readsMayResume(upstreamWritable: upstream.isWritable))
     }
 
-    private func retryOrFail(_ exchange: Exchange, error: Error?, backend: Backend) {
-        let canRetry = exchange.mayRetry && exchange.attempts < min(exchange.route.backends.count, 3)
-        loop.shared.logger.warning("upstream connect failed", metadata: [
-            "backend": "\(backend)", "route": "\(exchange.route.label)", "error": "\(error.map { "\($0)" } ?? "closed")",
-            "retry": "\(canRetry)",
-        ])
-        if canRetry {
-            attachUpstream(exchange)
-        } else {
-            respondLocally(.badGateway, "upstream \(backend) for \(exchange.route.service) failed: \(error.map { "\($0)" } ?? "connection closed")",
-                           metrics: exchange.metrics, keepAlive: exchange.clientKeepAlive, requestEnded: exchange.requestEnded)
+    /// Request body bytes, chunked again when the client sent them chunked.
+    private func write(_ part: RequestBodyPart, chunked: Bool, to upstream: UpstreamConnection) {
+        switch part {
+        case .body(let body):
+            if chunked { upstream.write(ChunkedFraming.sizeLine(body.readableBytes)) }
+            upstream.write(body)
+            if chunked { upstream.write(ChunkedFraming.lineEnd) }
+        case .end(let trailers):
+            if chunked { upstream.write(ChunkedFraming.lastChunk(trailers: trailers)) }
         }
     }
 
-    // MARK: UpstreamDelegate
-
-    var clientIsWritable: Bool { context?.channel.isWritable ?? false }
-
-    func upstreamInformationalHead(_ head: UpstreamResponseHead) {
-        // HTTP/1.0 clients know no 1xx responses.
-        guard case .proxying(let exchange, _) = state, exchange.clientVersion.minor >= 1 else { return }
-        var buffer = context.channel.allocator.buffer(capacity: head.headerLines.readableBytes + 64)
-        buffer.writeStatusLine(minorVersion: exchange.clientVersion.minor, statusText: head.statusText)
-        buffer.writeImmutableBuffer(head.forwardedLines)
-        buffer.writeStaticString("\r\n")
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-    }
-
-    func upstreamResponseHead(_ head: UpstreamResponseHead) {
-        guard case .proxying(let exchange, _) = state else { return }
-        exchange.responseStarted = true
-        recordResponse(of: exchange, status: head.status)
-        context.write(wrapOutboundOut(clientHead(head, exchange: exchange)), promise: nil)
-    }
-
-    func upstreamUpgraded(_ head: UpstreamResponseHead) {
-        guard case .proxying(let exchange, let upstream) = state else { return }
-        guard exchange.isUpgrade else {
-            respondLocally(.badGateway, "upstream \(upstream.backend) for \(exchange.route.service) switched protocols unasked",
-                           metrics: exchange.metrics, keepAlive: false, requestEnded: exchange.requestEnded)
-            return
-        }
-        recordResponse(of: exchange, status: 101)
-        state = .upgraded
-        // From here on the backend's bytes go to the client as they are.
-        clientFraming = .raw
-        var buffer = context.channel.allocator.buffer(capacity: head.headerLines.readableBytes + 64)
-        buffer.writeStatusLine(minorVersion: exchange.clientVersion.minor, statusText: head.statusText)
-        try? ResponseParser.forEachHeaderLine(in: head.headerLines) { name, _, line in
-            let role = HeaderRole.of(name)
-            if role != .contentLength && role != .transferEncoding { buffer.writeBytes(line) }
-        }
-        buffer.writeStaticString("\r\n")
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    private func upgrade(_ head: UpstreamResponseHead, clientMinorVersion: Int) {
+        context.writeAndFlush(wrapOutboundOut(ClientResponseHead.upgradeBytes(for: head, clientMinorVersion: clientMinorVersion)), promise: nil)
         let client = context.channel
-        guard let upstreamChannel = upstream.context?.channel else {
-            closeClient()
+        guard let upstreamChannel = upstream?.context?.channel else {
+            run(.closeClient)
             return
         }
+        // The splice owns both channels from here; this handler lets go of the upstream connection.
+        upstream = nil
         context.eventLoop.execute { GlueHandler.splice(client: client, upstream: upstreamChannel) }
-    }
-
-    /// The backend's time to answer, and the answer's status class, in the route's metrics.
-    private func recordResponse(of exchange: Exchange, status: Int) {
-        guard let metrics = exchange.metrics else { return }
-        metrics.recordUpstreamLatency(nanoseconds: Int64((NIODeadline.now() - exchange.sentAt).nanoseconds))
-        metrics.countResponse(status: status)
-    }
-
-    func upstreamResponseBody(_ body: ByteBuffer) {
-        switch clientFraming {
-        case .raw:
-            context.write(wrapOutboundOut(body), promise: nil)
-        case .chunked:
-            // An empty chunk would end the body.
-            guard body.readableBytes > 0 else { return }
-            context.write(wrapOutboundOut(chunkSizeLine(body.readableBytes)), promise: nil)
-            context.write(wrapOutboundOut(body), promise: nil)
-            context.write(wrapOutboundOut(Self.crlf), promise: nil)
-        case .none:
-            break
-        }
-    }
-
-    /// What ends the response body for the client: the last chunk and trailers when chunked.
-    private func clientBodyEnd(_ trailers: ByteBuffer?) -> ByteBuffer? {
-        guard clientFraming == .chunked else { return nil }
-        var buffer = context.channel.allocator.buffer(capacity: 16 + (trailers?.readableBytes ?? 0))
-        buffer.writeStaticString("0\r\n")
-        if let trailers { buffer.writeImmutableBuffer(trailers) }
-        buffer.writeStaticString("\r\n")
-        return buffer
-    }
-
-    func upstreamResponseEnd(_ trailers: ByteBuffer?) {
-        guard case .proxying(let exchange, let upstream) = state else { return }
-        guard exchange.requestEnded else {
-            // The backend answered before reading the whole request: the rest can be neither
-            // forwarded on this connection nor cheaply drained, so both connections end here.
-            upstream.abandon()
-            finishExchange(keepAlive: false, end: clientBodyEnd(trailers))
-            return
-        }
-        upstream.finish()
-        // State first: writing the end can deliver a pipelined next request head right away.
-        // The flush is here: the upstream's read-complete no longer reaches this finished exchange.
-        finishExchange(keepAlive: exchange.responseKeepAlive, end: clientBodyEnd(trailers))
-    }
-
-    func upstreamReadComplete() {
-        context.flush()
-    }
-
-    func upstreamWritabilityChanged(writable: Bool) {
-        if writable { resumeReadsIfAllowed() }
-    }
-
-    func upstreamFailed(_ error: Error?) {
-        guard case .proxying(let exchange, let upstream) = state else { return }
-        if exchange.responseStarted {
-            // Mid-response: the client can only see the truncation.
-            loop.shared.logger.warning("upstream closed mid-response", metadata: ["backend": "\(upstream.backend)", "route": "\(exchange.route.label)"])
-            state = .closed
-            closeClient()
-            return
-        }
-        let backend = Backend(instanceID: "", address: upstream.backend)
-        // A pooled connection the backend closed while idle looks like this; a request without a
-        // body can be sent again safely.
-        if upstream.wasUsed && !(error is UpstreamTimeout) && exchange.mayRetry && !exchange.sawBody && exchange.requestEnded {
-            exchange.buffered = exchange.chunkedBody ? [lastChunk(nil)] : []
-            exchange.attempts -= 1
-            exchange.nextPosition = exchange.position
-            state = .connecting(exchange)
-            attachUpstream(exchange)
-            return
-        }
-        if error is UpstreamTimeout {
-            respondLocally(.gatewayTimeout, "upstream \(backend) for \(exchange.route.service) sent no response in time",
-                           metrics: exchange.metrics, keepAlive: false, requestEnded: exchange.requestEnded)
-            return
-        }
-        respondLocally(.badGateway, "upstream \(backend) for \(exchange.route.service) failed: \(error.map { "\($0)" } ?? "connection closed")",
-                       metrics: exchange.metrics, keepAlive: false, requestEnded: exchange.requestEnded)
-    }
-
-    // MARK: Ending exchanges
-
-    /// Answers the current request from the gateway itself with a short text body saying why.
-    private func respondLocally(_ status: HTTPResponseStatus, _ message: String, metrics: GatewayMetrics.RouteMetrics?,
-                                keepAlive: Bool, requestEnded: Bool) {
-        let keepAlive = keepAlive && !quiescing
-        if case .proxying(_, let upstream) = state { upstream.abandon() }
-        metrics?.countResponse(status: Int(status.code))
-        let body = "ployz-gateway: \(message)\n"
-        var buffer = context.channel.allocator.buffer(capacity: 128 + body.utf8.count)
-        buffer.writeStatusLine(version: .http1_1, status: status)
-        buffer.writeHeaderLine("content-type", "text/plain; charset=utf-8")
-        buffer.writeHeaderLine("content-length", String(body.utf8.count))
-        if !keepAlive { buffer.writeHeaderLine("connection", "close") }
-        buffer.writeStaticString("\r\n")
-        buffer.writeString(body)
-        if requestEnded {
-            finishExchange(keepAlive: keepAlive, end: buffer)
-        } else {
-            state = .discarding(keepAlive: keepAlive)
-            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-            resumeReadsIfAllowed()
-        }
-    }
-
-    /// The client sent the rest of a request that was already answered locally.
-    private func finishLocalResponse(keepAlive: Bool) {
-        if keepAlive && !quiescing {
-            state = .idle
-            timeouts?.exchangeFinished()
-            drainQueue()
-        } else {
-            closeClient()
-        }
-    }
-
-    /// Writes the response's last part and either waits for the next request or closes once it is sent.
-    private func finishExchange(keepAlive: Bool, end: ByteBuffer?) {
-        if keepAlive && !quiescing {
-            state = .idle
-            timeouts?.exchangeFinished()
-            if let end { context.write(wrapOutboundOut(end), promise: nil) }
-            context.flush()
-            drainQueue()
-        } else {
-            state = .closed
-            // Closed once everything before is written (an empty write completes in order).
-            context.writeAndFlush(wrapOutboundOut(end ?? context.channel.allocator.buffer(capacity: 0)))
-                .whenComplete { [context] _ in context?.close(promise: nil) }
-        }
-    }
-
-    private func closeClient() {
-        if case .proxying(_, let upstream) = state { upstream.abandon() }
-        state = .closed
-        context.close(promise: nil)
     }
 }

@@ -264,7 +264,7 @@ struct ResponseParser {
             let role = HeaderRole.of(name)
             let forward: Bool
             switch role {
-            case .endToEnd, .forwardedFor, .forwardedProtoOrHost:
+            case .endToEnd, .host, .forwarding, .proxy:
                 forward = true
             case .contentLength:
                 forward = !head.hasBodilessStatus

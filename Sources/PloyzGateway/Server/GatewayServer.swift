@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOConcurrencyHelpers
 import NIOExtras
@@ -21,10 +24,18 @@ public final class GatewayServer: Sendable {
     let shared: SharedState
     private let group: MultiThreadedEventLoopGroup
     private let loops: [ObjectIdentifier: LoopContext]
-    private let channels = NIOLockedValueBox<[Channel]>([])
+    private let listeners = NIOLockedValueBox(Listeners())
     /// One per proxy listener: what `drain` uses to stop accepting and to ask open connections to end.
     private let quiescers = NIOLockedValueBox<[ServerQuiescingHelper]>([])
     private let logger: Logger
+
+    /// The listening sockets: one per event loop for each proxy listener (see `bind`).
+    private struct Listeners {
+        var http: [Channel] = []
+        var https: [Channel] = []
+        var metrics: Channel?
+        var all: [Channel] { http + https + (metrics.map { [$0] } ?? []) }
+    }
 
     /// Everything handlers of every loop read: the current routes and certificates.
     final class SharedState: Sendable {
@@ -85,17 +96,22 @@ public final class GatewayServer: Sendable {
 
     /// Binds the listeners. Listening on port 0 picks a free port; see `httpAddress`/`httpsAddress`.
     public func start() async throws {
-        let http = try await bind(configuration.httpListen, tls: nil)
-        var bound = [http]
-        if let httpsListen = configuration.httpsListen {
-            bound.append(try await bind(httpsListen, tls: try makeTLSContext()))
+        var bound = Listeners()
+        do {
+            bound.http = try await bind(configuration.httpListen, tls: nil)
+            if let httpsListen = configuration.httpsListen {
+                bound.https = try await bind(httpsListen, tls: try makeTLSContext())
+            }
+            if let metricsListen = configuration.metricsListen {
+                bound.metrics = try await bindMetrics(metricsListen)
+            }
+        } catch {
+            for channel in bound.all { try? await channel.close() }
+            throw error
         }
-        if let metricsListen = configuration.metricsListen {
-            bound.append(try await bindMetrics(metricsListen))
-        }
-        channels.withLockedValue { $0 = bound }
+        listeners.withLockedValue { $0 = bound }
         logger.info("gateway listening", metadata: [
-            "http": "\(bound[0].localAddress.map { "\($0)" } ?? "?")",
+            "http": "\(bound.http.first?.localAddress.map { "\($0)" } ?? "?")",
             "https": "\(configuration.httpsListen.map { "\($0)" } ?? "off")",
             "metrics": "\(configuration.metricsListen.map { "\($0)" } ?? "off")",
             "threads": "\(configuration.threads)",
@@ -103,30 +119,18 @@ public final class GatewayServer: Sendable {
     }
 
     /// The bound HTTP address (after `start()`).
-    public var httpAddress: SocketAddress? { channels.withLockedValue { $0.first?.localAddress } }
+    public var httpAddress: SocketAddress? { listeners.withLockedValue { $0.http.first?.localAddress } }
     /// The bound HTTPS address, when HTTPS is configured.
-    public var httpsAddress: SocketAddress? {
-        guard configuration.httpsListen != nil else { return nil }
-        return channels.withLockedValue { $0.count > 1 ? $0[1].localAddress : nil }
-    }
+    public var httpsAddress: SocketAddress? { listeners.withLockedValue { $0.https.first?.localAddress } }
     /// The bound metrics address, when metrics are configured.
-    public var metricsAddress: SocketAddress? {
-        guard configuration.metricsListen != nil else { return nil }
-        return channels.withLockedValue { $0.last?.localAddress }
-    }
+    public var metricsAddress: SocketAddress? { listeners.withLockedValue { $0.metrics?.localAddress } }
 
     /// Ends service gracefully: stops accepting connections, lets requests in flight finish (each
     /// HTTP/1.1 connection closes after its current response, or at once when idle; HTTP/2
     /// connections get GOAWAY and close when their streams end), then shuts down. Whatever is still
     /// open after `gracePeriod` is cut.
     public func drain(gracePeriod: Duration) async {
-        let helpers = quiescers.withLockedValue { $0 }
-        let loop = group.next()
-        let drained = EventLoopFuture.andAllComplete(helpers.map { helper in
-            let promise = loop.makePromise(of: Void.self)
-            helper.initiateShutdown(promise: promise)
-            return promise.futureResult
-        }, on: loop)
+        let drained = quiesceListeners()
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try? await drained.get() }
             tasks.addTask { try? await Task.sleep(for: gracePeriod) }
@@ -137,23 +141,62 @@ public final class GatewayServer: Sendable {
         }
     }
 
+    /// Stops accepting and asks every open connection to end; the future completes once they have.
+    /// The helpers are let go here, while the loops run: a helper's deinit fails a promise of one
+    /// of them, which after `shutdown` printed "Cannot schedule tasks on an EventLoop that has
+    /// already shut down".
+    private func quiesceListeners() -> EventLoopFuture<Void> {
+        let helpers = quiescers.withLockedValue { quiescers in
+            defer { quiescers = [] }
+            return quiescers
+        }
+        let loop = group.next()
+        return EventLoopFuture.andAllComplete(helpers.map { helper in
+            let promise = loop.makePromise(of: Void.self)
+            helper.initiateShutdown(promise: promise)
+            return promise.futureResult
+        }, on: loop)
+    }
+
     /// Closes the listeners and stops the event loops; connections in flight are cut.
     public func shutdown() async throws {
-        let bound = channels.withLockedValue { channels in
-            defer { channels = [] }
-            return channels
+        let bound = listeners.withLockedValue { listeners in
+            defer { listeners = Listeners() }
+            return listeners.all
         }
+        // Before the loops stop (see `quiesceListeners`).
+        quiescers.withLockedValue { $0 = [] }
         for channel in bound { try? await channel.close() }
         try await group.shutdownGracefully()
     }
 
-    private func bind(_ address: ListenAddress, tls: NIOSSLContext?) async throws -> Channel {
-        let loops = self.loops
+    /// One listening socket per event loop, all on one port (`SO_REUSEPORT`): the kernel spreads
+    /// connections over them, and a connection, its upstream connections and all their work stay on
+    /// the loop that accepted it, with no hand-over from an accepting thread to another.
+    private func bind(_ address: ListenAddress, tls: NIOSSLContext?) async throws -> [Channel] {
+        var port = address.port
+        var bound: [Channel] = []
+        do {
+            for eventLoop in group.makeIterator() {
+                let channel = try await bind(address.host, port, on: eventLoop, tls: tls)
+                // Port 0: the other sockets join the port the first one got.
+                port = channel.localAddress?.port ?? port
+                bound.append(channel)
+            }
+        } catch {
+            for channel in bound { try? await channel.close() }
+            throw error
+        }
+        return bound
+    }
+
+    private func bind(_ host: String, _ port: Int, on eventLoop: EventLoop, tls: NIOSSLContext?) async throws -> Channel {
+        let loop = loops[ObjectIdentifier(eventLoop)]!
         let configuration = self.configuration
         let scheme = tls == nil ? "http" : "https"
-        let quiescer = ServerQuiescingHelper(group: group)
+        let quiescer = ServerQuiescingHelper(group: eventLoop)
         quiescers.withLockedValue { $0.append(quiescer) }
-        return try await ServerBootstrap(group: group)
+        return try await ServerBootstrap(group: eventLoop)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(quiescer.makeServerChannelHandler(channel: channel))
@@ -161,10 +204,10 @@ public final class GatewayServer: Sendable {
             }
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                let loop = loops[ObjectIdentifier(channel.eventLoop)]!
                 guard let tls else {
                     return channel.eventLoop.makeCompletedFuture {
                         try Self.addHTTP1Handlers(to: channel.pipeline.syncOperations, loop: loop, configuration: configuration, scheme: scheme)
@@ -188,7 +231,7 @@ public final class GatewayServer: Sendable {
                         }
                     })
             }
-            .bind(host: address.host, port: address.port)
+            .bind(host: host, port: port)
             .get()
     }
 

@@ -23,6 +23,7 @@ struct BackendStats: Sendable {
 /// - `/die/N`: announces 10 MB, sends N bytes, closes.
 /// - `/stall/N`: announces 10 MB, sends N bytes, then sends nothing more and keeps the connection open.
 /// - `/echo`: streams the request body back as it arrives.
+/// - `/headers`: answers the request line's target and every header field received, one `name: value` per line.
 /// - anything else: `backend=<name> method=... path=... host=... xff=... xfp=... xfh=... body=N`.
 final class TestBackend: Sendable {
     let name: String
@@ -141,6 +142,8 @@ private final class BackendHandler: ChannelDuplexHandler {
         let path = head.uri
         if path == "/echo" {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else if path == "/headers" || path.hasPrefix("/headers?") {
+            sendText(context: context, ([path] + head.headers.map { "\($0.name.lowercased()): \($0.value)" }).joined(separator: "\n"))
         } else if path == "/upload" {
             sendText(context: context, "bytes=\(bodyBytes) sum=\(sum)")
         } else if path.hasPrefix("/download/"), let total = Int(path.dropFirst("/download/".count)) {

@@ -13,6 +13,38 @@ enum ClientBodyFraming {
     case none
 }
 
+/// Chunked transfer coding (RFC 9112 §7.1) around body parts, in both directions: request bodies
+/// the decoder de-chunked go up chunked again, and responses without a length reach HTTP/1.1 clients chunked.
+enum ChunkedFraming {
+    static let lineEnd = ByteBuffer(string: "\r\n")
+
+    /// The chunk-size line that precedes `size` bytes.
+    static func sizeLine(_ size: Int) -> ByteBuffer {
+        var line = ByteBufferAllocator().buffer(capacity: 12)
+        line.writeString(String(size, radix: 16))
+        line.writeStaticString("\r\n")
+        return line
+    }
+
+    /// The end of a chunked body: the last (empty) chunk, the trailers, the blank line.
+    static func lastChunk(trailers: HTTPHeaders?) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: 16)
+        buffer.writeStaticString("0\r\n")
+        for (name, value) in trailers ?? [:] { buffer.writeHeaderLine(name, value) }
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+
+    /// The end of a chunked body with trailer lines as a backend sent them (each with its `\r\n`).
+    static func lastChunk(trailerLines: ByteBuffer?) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: 16 + (trailerLines?.readableBytes ?? 0))
+        buffer.writeStaticString("0\r\n")
+        if let trailerLines { buffer.writeImmutableBuffer(trailerLines) }
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+}
+
 extension ByteBuffer {
     /// `HTTP/1.<minor> <code> <reason>\r\n`.
     mutating func writeStatusLine(version: HTTPVersion, status: HTTPResponseStatus) {
@@ -35,12 +67,6 @@ extension ByteBuffer {
         writeString(name)
         writeStaticString(": ")
         writeString(value)
-        writeStaticString("\r\n")
-    }
-
-    /// The chunk-size line that precedes `size` bytes of a chunked body.
-    mutating func writeChunkSize(_ size: Int) {
-        writeString(String(size, radix: 16))
         writeStaticString("\r\n")
     }
 }
