@@ -108,6 +108,10 @@ struct WorkloadClusterTests {
         #expect(logs.status == 0, "\(logs.output)")
         let lines = logs.output.split(separator: "\n").map(String.init)
         #expect(Set(lines) == Set(status.instances.map { "\($0.id) | serving" }), "\(logs.output)")
+        // --follow prints the same and keeps going until it is stopped (here by the timeout).
+        let followed = nodes[0].ctl(["service", "logs", "web", "--follow"], timeout: .seconds(4))
+        #expect(followed.status != 0, "still following when stopped: \(followed.output)")
+        #expect(Set(followed.output.split(separator: "\n").map(String.init)) == Set(lines), "\(followed.output)")
     }
 
     /// An instance whose healthcheck fails leaves DNS and the gateway within seconds, and comes
