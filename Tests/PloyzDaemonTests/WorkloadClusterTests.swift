@@ -246,6 +246,21 @@ struct WorkloadClusterTests {
         #expect(nodes[0].get(host: "mover.wl.test").code == "200")
     }
 
+    /// A deploy whose instances never become healthy fails (exit 1) and is rolled back: no
+    /// record, no container.
+    @Test func unhealthyDeployRollsBack() async throws {
+        let cluster = try await WorkloadCluster.shared()
+        let nodes = cluster.nodes
+        let yaml = webCompose(service: "broken", host: "broken.wl.test", machines: [nodes[1].name, nodes[2].name])
+            .replacingOccurrences(of: "test ! -f /tmp/sick && wget", with: "false && wget")
+        let deployed = nodes[0].deploy(yaml)
+        #expect(deployed.status == 1, "\(deployed.output)")
+        #expect(deployed.output.contains("unhealthy") && deployed.output.contains("rolled back"), "\(deployed.output)")
+        let services = try nodes[0].node.client.call(ControlCalls.ServiceList.self).services
+        #expect(!services.contains { $0.name == "broken" }, "\(services)")
+        #expect(waitUntil(.seconds(20)) { nodes.allSatisfy { $0.containers(service: "broken").isEmpty } }, "its containers are removed")
+    }
+
     /// Bad input: one line naming what is wrong, exit 2, and nothing written or started.
     @Test func badDeploysChangeNothing() async throws {
         let cluster = try await WorkloadCluster.shared()
