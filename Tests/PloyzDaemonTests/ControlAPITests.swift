@@ -64,7 +64,7 @@ import Testing
         let error = try #require(refused)
         #expect(error.code == .usage)
         #expect(error.message == "unknown method \"mesh.explode\"; known: " + ControlMethod.allCases.map(\.rawValue).joined(separator: ", "))
-        #expect(ControlMethod.allCases.count == 23)
+        #expect(error.message.contains("mesh.init") && error.message.contains("deploy.status"))
     }
 
     @Test func everyMethodHasAHandler() throws {

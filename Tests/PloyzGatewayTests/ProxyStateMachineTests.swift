@@ -141,6 +141,29 @@ extension GatewayTests {
             _ = stale.read(.end(nil))
             #expect(describe(stale.machine.upstreamFailed(upstream: "upstream a", error: nil, timedOut: false, wasUsed: true)) == "connect")
 
+            // A fresh connection that closed before any answer (the backend died): a GET goes to
+            // the next backend when there is one; a POST, or a GET with no other backend, gets 502.
+            var fresh = Driver()
+            _ = fresh.start(.GET, backends: 2)
+            _ = fresh.exchange!.takeNextBackend { _ in true }
+            _ = fresh.machine.upstreamAttached()
+            _ = fresh.read(.end(nil))
+            #expect(describe(fresh.machine.upstreamFailed(upstream: "upstream a", error: nil, timedOut: false, wasUsed: false)) == "connect")
+            var alone = Driver()
+            _ = alone.start(.GET, backends: 1)
+            _ = alone.exchange!.takeNextBackend { _ in true }
+            _ = alone.machine.upstreamAttached()
+            _ = alone.read(.end(nil))
+            #expect(describe(alone.machine.upstreamFailed(upstream: "upstream a", error: nil, timedOut: false, wasUsed: false))
+                .hasPrefix("respond 502"))
+            var post = Driver()
+            _ = post.start(.POST, backends: 2)
+            _ = post.exchange!.takeNextBackend { _ in true }
+            _ = post.machine.upstreamAttached()
+            _ = post.read(.end(nil))
+            #expect(describe(post.machine.upstreamFailed(upstream: "upstream a", error: nil, timedOut: false, wasUsed: false))
+                .hasPrefix("respond 502"))
+
             var timedOut = Driver()
             _ = timedOut.start()
             _ = timedOut.machine.upstreamAttached()

@@ -357,12 +357,22 @@ struct ProxyStateMachine {
         }
         // A pooled connection the backend closed while idle looks like this; a request without a
         // body can be sent again safely.
-        if wasUsed && !timedOut && exchange.mayRetry && !exchange.sawBody && exchange.requestEnded {
-            exchange.buffered = exchange.chunkedBody ? [.end(nil)] : []
-            exchange.attempts -= 1
-            exchange.nextPosition = exchange.position
-            state = .connecting(exchange)
-            return .connect(exchange)
+        if !timedOut && exchange.mayRetry && !exchange.sawBody && exchange.requestEnded {
+            if wasUsed {
+                exchange.buffered = exchange.chunkedBody ? [.end(nil)] : []
+                exchange.attempts -= 1
+                exchange.nextPosition = exchange.position
+                state = .connecting(exchange)
+                return .connect(exchange)
+            }
+            // A fresh connection that closed before any answer: the backend died (a container
+            // killed, a process crashed). Like a refused connect, an idempotent request goes to
+            // the next backend.
+            if exchange.mayConnectAgain {
+                exchange.buffered = exchange.chunkedBody ? [.end(nil)] : []
+                state = .connecting(exchange)
+                return .connect(exchange)
+            }
         }
         let response = timedOut
             ? LocalResponse(status: .gatewayTimeout, message: "\(upstream) sent no response in time", metrics: exchange.route.metrics, keepAlive: false)
