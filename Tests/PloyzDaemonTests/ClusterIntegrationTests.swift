@@ -225,8 +225,10 @@ struct ClusterIntegrationTests {
             _ = try nodes[0].client.call(ControlCalls.MeshInit.self, .init(name: "cl"))
             _ = try nodes[1].join(try nodes[0].invite())
             _ = try nodes[2].join(try nodes[1].invite())
-            let streams = ["KV_ployz_machines", "KV_ployz_services", "KV_ployz_network", "ployz_events"]
-            let replicated = waitUntil(.seconds(30)) {
+            // Every stream `service ls` reads below (services, workloads, instances) has its three copies.
+            let streams = ["KV_ployz_machines", "KV_ployz_services", "KV_ployz_network", "ployz_events", "KV_ployz_workloads",
+                           "KV_ployz_instances"]
+            let replicated = waitUntil(.seconds(45)) {
                 let seen = nodes.map(\.streamReplicas).reduce(into: [String: Int]()) { $0.merge($1) { max($0, $1) } }
                 return streams.allSatisfy { seen[$0] == 3 }
             }
