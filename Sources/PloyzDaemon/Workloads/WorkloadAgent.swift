@@ -38,6 +38,8 @@ actor WorkloadAgent {
     /// The instance records this agent last wrote, by instance id.
     private var published: [String: InstanceRecord] = [:]
     private var lastHeartbeat = Date.distantPast
+    /// The instance ids of the last sweep for stale records (nil: none yet).
+    private var sweptFor: Set<String>?
     private var networkReady = false
     private(set) var runtimeProblem: String?
     private let startedAt = Date()
@@ -300,11 +302,14 @@ actor WorkloadAgent {
             }
         }
         // Records of this machine's instances whose container is gone (removed, or lost while the
-        // daemon was away) are deleted; hand-published records (no workload) are left alone.
-        guard let stored = try? await store.instances(onMachine: node.machineID) else { return }
+        // daemon was away) are deleted; hand-published records (no workload) are left alone. The
+        // store is read for that only when the set of containers changed, not every round.
+        let ids = Set(current.keys)
+        guard ids != sweptFor, let stored = try? await store.instances(onMachine: node.machineID) else { return }
         for record in stored where record.workload != nil && current[record.id] == nil {
             await unpublish(record.id)
         }
+        sweptFor = ids
     }
 
     private func unpublish(_ id: String) async {
